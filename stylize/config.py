@@ -1,0 +1,64 @@
+"""All settings read from the environment, in one place.
+
+| variable | meaning | default |
+|---|---|---|
+| STYLIZE_MODEL_STORE | ``s3://bucket/prefix``, ``https://mirror/prefix``, ``public``, or a folder | ``public`` |
+| STYLIZE_CACHE_DIR | where fetched assets and style vectors are kept | the user's cache dir |
+| STYLIZE_MANIFEST | the manifest file | ``models/manifest.toml`` in the project |
+| STYLIZE_THREADS | threads per model interpreter | 2 |
+| STYLIZE_ENGINE | inference backend | ``litert`` |
+| STYLIZE_FETCH_WORKERS | assets downloaded at once | 8 |
+
+The S3 backend also honours boto3's own configuration (credentials chain, ``AWS_REGION``,
+``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+
+from .errors import StylizeError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MANIFEST = PROJECT_ROOT / "models" / "manifest.toml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_store: str = "public"
+    cache_dir: Path = Path(user_cache_dir("stylize"))
+    manifest_path: Path = DEFAULT_MANIFEST
+    threads: int = 2
+    engine: str = "litert"
+    fetch_workers: int = 8
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        default = cls()
+        return cls(
+            model_store=env.get("STYLIZE_MODEL_STORE", "").strip() or default.model_store,
+            cache_dir=Path(env.get("STYLIZE_CACHE_DIR") or default.cache_dir).expanduser(),
+            manifest_path=Path(env.get("STYLIZE_MANIFEST") or default.manifest_path).expanduser(),
+            threads=_positive_int(env, "STYLIZE_THREADS", default.threads),
+            engine=env.get("STYLIZE_ENGINE", "").strip() or default.engine,
+            fetch_workers=_positive_int(env, "STYLIZE_FETCH_WORKERS", default.fetch_workers),
+        )
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise StylizeError(f"{name} is {raw!r}; set it to a whole number of at least 1.")
+    return value

@@ -1,0 +1,142 @@
+"""Pixels in and out: safe decoding, letterboxing to a model's square input and back, compositing.
+
+Images travel as ``uint8`` RGB arrays of shape (height, width, 3); masks as ``float32`` (height,
+width) in [0, 1]. The models take squares, the user's photo rarely is one: ``letterbox`` scales
+the whole photo into the square and fills the rest by mirroring its edges (so the network sees no
+hard border), and ``unletterbox`` cuts the photo's region back out. Nothing of the photo is
+cropped away.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+
+from .errors import InputError
+
+FORMATS = ("JPEG", "PNG", "WEBP")  # phone "MPO" JPEGs open as JPEG
+MAX_PIXELS = 40_000_000
+
+
+@dataclass(frozen=True)
+class Box:
+    """Where the photo sits inside a letterboxed square of ``side`` pixels."""
+
+    left: int
+    top: int
+    width: int
+    height: int
+    side: int
+
+
+def decode_image(data: bytes, what: str = "The photo") -> np.ndarray:
+    """RGB ``uint8`` pixels of a JPEG, PNG or WEBP file, upright as its EXIF orientation says."""
+    if not data:
+        raise InputError(f"{what} is an empty file; choose a JPEG, PNG or WEBP image.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=FORMATS)
+            if image.width * image.height > MAX_PIXELS:
+                raise InputError(
+                    f"{what} is {image.width}×{image.height} pixels, more than {MAX_PIXELS // 1_000_000} megapixels; scale it down and try again."
+                )
+            image.load()
+    except InputError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputError(f"{what} is not an image we can read; choose a JPEG, PNG or WEBP file.") from None
+    except (OSError, SyntaxError, ValueError):
+        raise InputError(f"{what} is damaged or cut short and could not be decoded; try another file.") from None
+    image = ImageOps.exif_transpose(image)
+    return to_rgb(image)
+
+
+def to_rgb(image: Image.Image) -> np.ndarray:
+    """RGB pixels of any PIL image; transparent areas become white."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def resize(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    if rgb.shape[1] == width and rgb.shape[0] == height:
+        return rgb
+    return np.asarray(Image.fromarray(rgb).resize((width, height), Image.Resampling.BILINEAR))
+
+
+def fit_within(rgb: np.ndarray, max_side: int) -> np.ndarray:
+    """The image scaled down (never up) so that its longer side is at most ``max_side``."""
+    height, width = rgb.shape[:2]
+    scale = max_side / max(height, width)
+    if scale >= 1:
+        return rgb
+    return resize(rgb, max(1, round(width * scale)), max(1, round(height * scale)))
+
+
+def center_square(rgb: np.ndarray, side: int) -> np.ndarray:
+    """A centre crop resized to ``side``×``side`` (for style images, whose framing doesn't matter)."""
+    height, width = rgb.shape[:2]
+    short = min(height, width)
+    top, left = (height - short) // 2, (width - short) // 2
+    return resize(rgb[top : top + short, left : left + short], side, side)
+
+
+def letterbox(rgb: np.ndarray, side: int) -> tuple[np.ndarray, Box]:
+    """The whole image scaled into a ``side`` square, the rest mirrored; with where it sits."""
+    height, width = rgb.shape[:2]
+    scale = side / max(height, width)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    scaled = resize(rgb, new_w, new_h)
+    left, top = (side - new_w) // 2, (side - new_h) // 2
+    padded = np.pad(scaled, ((top, side - new_h - top), (left, side - new_w - left), (0, 0)), mode="symmetric")
+    return padded, Box(left, top, new_w, new_h, side)
+
+
+def unletterbox(square: np.ndarray, box: Box, width: int, height: int) -> np.ndarray:
+    """The photo's region of a letterboxed square, resized to ``width``×``height``."""
+    region = square[box.top : box.top + box.height, box.left : box.left + box.width]
+    if region.dtype == np.uint8:
+        return resize(region, width, height)
+    image = Image.fromarray(region.astype(np.float32), mode="F")
+    return np.asarray(image.resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
+
+
+def to_unit_float(rgb: np.ndarray) -> np.ndarray:
+    return rgb.astype(np.float32) / 255.0
+
+
+def from_unit_float(values: np.ndarray) -> np.ndarray:
+    return np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def feather(mask: np.ndarray, radius: float) -> np.ndarray:
+    """A hard 0/1 mask with its edge softened by a Gaussian blur of ``radius`` pixels."""
+    if radius <= 0:
+        return mask.astype(np.float32)
+    image = Image.fromarray(from_unit_float(mask.astype(np.float32)), mode="L")
+    return np.asarray(image.filter(ImageFilter.GaussianBlur(radius)), dtype=np.float32) / 255.0
+
+
+def composite(keep: np.ndarray, painted: np.ndarray, keep_weight: np.ndarray) -> np.ndarray:
+    """``keep`` where the weight is 1, ``painted`` where it is 0, blended in between."""
+    w = keep_weight[..., None].astype(np.float32)
+    return np.clip(keep * w + painted * (1.0 - w) + 0.5, 0, 255).astype(np.uint8)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """Peak signal-to-noise ratio of two ``uint8`` images in dB (``inf`` when identical)."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return buffer.getvalue()

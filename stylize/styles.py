@@ -1,0 +1,101 @@
+"""Styles and their vectors.
+
+A style vector (Magenta's 100-number "bottleneck") depends only on the style image and the predict
+model, so it is computed once and kept, in memory and on disk, under the key (style image sha256,
+predict model sha256). The gallery's styles come from the store; a user's own image works the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .engine import Model
+from .imaging import center_square, decode_image, to_unit_float
+
+PREDICT_SIDE = 256
+VECTOR_SHAPE = (1, 1, 1, 100)
+
+
+@dataclass(frozen=True, eq=False)
+class Style:
+    """A style image: ``name`` identifies it, ``title`` is what a person reads."""
+
+    name: str
+    title: str
+    sha256: str
+    pixels: np.ndarray = field(repr=False)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, name: str = "custom", title: str = "Your style") -> Style:
+        pixels = decode_image(data, what="The style image")
+        return cls(name, title, hashlib.sha256(data).hexdigest(), pixels)
+
+
+class StyleVectors:
+    """Style vectors of one predict model, computed at most once per style per cache."""
+
+    def __init__(self, model: Model, model_sha256: str, cache_dir: Path | None):
+        self.model = model
+        self.model_sha256 = model_sha256
+        self.folder = Path(cache_dir) / "style-vectors" / model_sha256[:16] if cache_dir else None
+        self._memory: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+        self.computed = 0
+
+    def predict(self, rgb: np.ndarray) -> np.ndarray:
+        """The vector of any image, computed now (the content image's own, for strength)."""
+        square = to_unit_float(center_square(rgb, PREDICT_SIDE))
+        return self.model.run({self.model.inputs[0].name: square[None]})[0].reshape(VECTOR_SHAPE)
+
+    def vector(self, style: Style) -> np.ndarray:
+        """The style's vector: from memory, else from disk, else computed and stored in both."""
+        with self._lock:
+            found = self._memory.get(style.sha256)
+            if found is None:
+                found = self._read(style.sha256)
+                if found is None:
+                    found = self.predict(style.pixels)
+                    self.computed += 1
+                    self._write(style.sha256, found)
+                self._memory[style.sha256] = found
+            return found
+
+    def add(self, style_sha256: str, vector: np.ndarray) -> None:
+        """Adopt a precomputed vector (from the store) for the style with this sha256."""
+        vector = np.asarray(vector, dtype=np.float32).reshape(VECTOR_SHAPE)
+        with self._lock:
+            self._memory[style_sha256] = vector
+            self._write(style_sha256, vector)
+
+    def _path(self, style_sha256: str) -> Path | None:
+        return self.folder / f"{style_sha256}.npy" if self.folder else None
+
+    def _read(self, style_sha256: str) -> np.ndarray | None:
+        path = self._path(style_sha256)
+        if path is None or not path.is_file():
+            return None
+        try:
+            vector = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError):
+            return None
+        return vector.astype(np.float32) if vector.shape == VECTOR_SHAPE and np.isfinite(vector).all() else None
+
+    def _write(self, style_sha256: str, vector: np.ndarray) -> None:
+        path = self._path(style_sha256)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.save(f, vector.astype(np.float32), allow_pickle=False)
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
