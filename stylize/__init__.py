@@ -5,7 +5,7 @@ The library behind the page and the CLI; it never imports streamlit.
 
 from .config import Settings
 from .errors import InputError, ModelError, StoreError, StylizeError
-from .pipeline import MASK_MODES, Result, Stylizer, StylizeOptions
+from .pipeline import MASK_MODES, Result, StylizeOptions, Stylizer
 from .styles import Style
 
 __all__ = [

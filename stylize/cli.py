@@ -14,7 +14,7 @@ from PIL import Image
 
 from .config import Settings
 from .errors import InputError, StylizeError
-from .pipeline import MASK_MODES, STAGES, Stylizer, StylizeOptions
+from .pipeline import MASK_MODES, STAGES, StylizeOptions, Stylizer
 from .store import ProgressTotal
 from .styles import Style
 

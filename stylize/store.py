@@ -17,7 +17,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -171,7 +171,7 @@ class S3Source:
 
             # boto3 reads credentials, region and AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL itself.
             self._client = boto3.session.Session().client(
-                "s3", config=Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=30)
+                "s3", config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
             )
         return self._client
 
@@ -192,7 +192,9 @@ class S3Source:
             raise TransientError(str(exc)) from exc
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code", ""))
-            if code in ("NoSuchBucket",):
+            if code in ("404", "NotFound") and not self._bucket_exists():
+                code = "NoSuchBucket"
+            if code == "NoSuchBucket":
                 hint = f"the bucket {self.bucket} does not exist; check STYLIZE_MODEL_STORE (and AWS_ENDPOINT_URL_S3 for a non-AWS endpoint)"
             elif code in ("404", "NoSuchKey", "NotFound"):
                 hint = f"s3://{self.bucket}/{key} does not exist; publish the models there (python -m stylize publish) or fix the prefix"
@@ -205,6 +207,16 @@ class S3Source:
             raise StoreError(f"{asset.key} could not be read from {self.description}: {hint}.") from None
         except BotoCoreError as exc:
             raise TransientError(str(exc)) from exc
+
+
+    def _bucket_exists(self) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            return str(exc.response.get("Error", {}).get("Code", "")) not in ("404", "NoSuchBucket", "NotFound")
+        return True
 
 
 def source_from_spec(spec: str) -> Source:
@@ -232,7 +244,7 @@ def source_from_spec(spec: str) -> Source:
 class ModelStore:
     """Verified local copies of manifest assets, fetched from one source."""
 
-    def __init__(self, source: Source, cache_dir: Path, retries: int = 4, backoff: float = 0.5):
+    def __init__(self, source: Source, cache_dir: Path, retries: int = 3, backoff: float = 0.5):
         self.source = source
         self.cache_dir = Path(cache_dir)
         self.retries = retries
@@ -273,14 +285,19 @@ class ModelStore:
         raise AssertionError("unreachable")
 
     def fetch_many(self, assets: Iterable[Asset], progress: ProgressCallback | None = None, workers: int = 8) -> dict[str, Path]:
-        """Fetch several assets at once; returns key → path. The first error is raised after all finish."""
+        """Fetch several assets at once; returns key → path. On the first error the rest are
+        cancelled and that error is raised."""
         assets = list(assets)
+        paths: dict[str, Path] = {}
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(assets) or 1))) as pool:
-            futures = {a.key: pool.submit(self.fetch, a, progress) for a in assets}
-            errors = [f.exception() for f in futures.values() if f.exception() is not None]
-        if errors:
-            raise errors[0]
-        return {key: f.result() for key, f in futures.items()}
+            futures = {pool.submit(self.fetch, a, progress): a.key for a in assets}
+            for future in as_completed(futures):
+                if future.exception() is not None:
+                    for other in futures:
+                        other.cancel()
+                    raise future.exception()
+                paths[futures[future]] = future.result()
+        return {a.key: paths[a.key] for a in assets}
 
     def _download_verified(self, asset: Asset, path: Path, progress: ProgressCallback | None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,116 @@
+"""Shared fixtures: the real files in ../shared, a real S3 endpoint (moto's server over HTTP on
+127.0.0.1, seeded from ../shared), and stylizers reading from both."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+
+from stylize import Settings, Stylizer
+from stylize.manifest import load_manifest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("STYLIZE_SHARED_DIR", ROOT.parent / "shared")).resolve()
+BUCKET = "stylize-test-models"
+PREFIX = "v1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    if not (SHARED / "models").is_dir():
+        pytest.exit(f"the shared model folder {SHARED} is missing; set STYLIZE_SHARED_DIR", returncode=2)
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def manifest():
+    return load_manifest()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """A moto S3 server in its own process, over HTTP on 127.0.0.1."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(url + "/moto-api/")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def aws_env(moto_endpoint):
+    """boto3's standard configuration pointed at the local endpoint, for the whole session."""
+    values = {
+        "AWS_ENDPOINT_URL_S3": moto_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    yield values
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def seeded_bucket(aws_env, shared, manifest) -> str:
+    """s3://BUCKET/PREFIX holding every asset of ../shared that the manifest lists."""
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    for asset in manifest.assets:
+        path = shared / asset.key
+        if path.is_file():
+            s3.upload_file(str(path), BUCKET, f"{PREFIX}/{asset.key}")
+    return f"s3://{BUCKET}/{PREFIX}"
+
+
+@pytest.fixture(scope="session")
+def stylizer(shared, tmp_path_factory) -> Stylizer:
+    """One prepared stylizer on the folder store, shared by the tests that only run models."""
+    settings = Settings(model_store=str(shared), cache_dir=tmp_path_factory.mktemp("cache"))
+    s = Stylizer.from_settings(settings)
+    s.prepare()
+    return s
+
+
+@pytest.fixture(scope="session")
+def photo_bytes(shared):
+    return lambda name: (shared / "photos" / name).read_bytes()

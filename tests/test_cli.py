@@ -1,0 +1,80 @@
+"""python -m stylize as a user runs it, reading the models from the local S3 endpoint."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from PIL import Image
+
+from .conftest import ROOT
+
+
+def run_cli(*args, env_extra=None, cache=None):
+    env = {**os.environ, **(env_extra or {})}
+    if cache is not None:
+        env["STYLIZE_CACHE_DIR"] = str(cache)
+    return subprocess.run([sys.executable, "-m", "stylize", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_fetch_styles_and_run_from_s3(seeded_bucket, shared, tmp_path):
+    store = {"STYLIZE_MODEL_STORE": seeded_bucket}
+    cache = tmp_path / "cache"
+    fetched = run_cli("fetch", env_extra=store, cache=cache)
+    assert fetched.returncode == 0, fetched.stderr
+    assert "36 files ready" in fetched.stdout and "0 were already cached" in fetched.stdout
+    assert len([p for p in cache.rglob("*") if p.is_file()]) == 36
+
+    styles = run_cli("styles", env_extra=store, cache=cache)
+    assert styles.returncode == 0 and len(styles.stdout.splitlines()) == 26
+    assert "style19  Starry Night" in styles.stdout
+
+    out = tmp_path / "painted.png"
+    ran = run_cli(
+        "run", str(shared / "photos" / "man_in_suit.jpg"), "--style", "Starry Night", "--transfer", "fp16",
+        "--mask", "background", "--segmenter", "segm-lite", "--strength", "0.8", "-o", str(out),
+        env_extra=store, cache=cache,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert Image.open(out).size == (399, 640)
+    for stage in ("decode", "segment", "predict", "transfer", "composite", "total"):
+        assert f"{stage} " in ran.stdout
+
+
+def test_own_style_image_path(shared, tmp_path):
+    out = tmp_path / "mine.jpg"
+    ran = run_cli(
+        "run", str(shared / "photos" / "boy.jpg"), "--style", str(shared / "photos" / "yoga_balcony.jpg"), "--mask", "full", "-o", str(out),
+        env_extra={"STYLIZE_MODEL_STORE": str(shared)}, cache=tmp_path / "cache",
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert Image.open(out).size == (640, 426)
+
+
+def test_mistakes_exit_nonzero_with_one_line(shared, tmp_path):
+    env = {"STYLIZE_MODEL_STORE": str(shared)}
+    cases = [
+        (["run", str(shared / "photos" / "boy.jpg"), "--style", "Mona Lisa", "-o", str(tmp_path / "x.png")], "no style called"),
+        (["run", str(tmp_path / "missing.jpg"), "--style", "style1", "-o", str(tmp_path / "x.png")], "does not exist"),
+        (["run", str(ROOT / "pyproject.toml"), "--style", "style1", "-o", str(tmp_path / "x.png")], "not an image"),
+        (["run", str(shared / "photos" / "boy.jpg"), "--style", "style1", "--transfer", "int4", "-o", str(tmp_path / "x.png")], "int8, fp16, dynamic"),
+        (["run", str(shared / "photos" / "boy.jpg"), "--style", "style1"], "required"),
+        (["run", str(shared / "photos" / "boy.jpg"), "--style", "style1", "-o", str(tmp_path / "no" / "dir.png")], "could not be written"),
+    ]
+    for args, message in cases:
+        ran = run_cli(*args, env_extra=env, cache=tmp_path / "cache")
+        lines = [line for line in ran.stderr.splitlines() if not line.startswith("INFO:")]
+        assert ran.returncode == 2, (args, ran.stderr)
+        assert len(lines) == 1 and message in lines[0], (args, ran.stderr)
+        assert "Traceback" not in ran.stderr
+
+
+def test_unreachable_store_is_one_line(tmp_path):
+    ran = run_cli(
+        "fetch",
+        env_extra={"STYLIZE_MODEL_STORE": "s3://models/v1", "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"},
+        cache=tmp_path,
+    )
+    assert ran.returncode == 2
+    assert ran.stderr.strip().startswith("error: ") and "could not be fetched" in ran.stderr and "Traceback" not in ran.stderr
