@@ -8,6 +8,7 @@
 | STYLIZE_THREADS | threads per model interpreter | 2 |
 | STYLIZE_ENGINE | inference backend | ``litert`` |
 | STYLIZE_FETCH_WORKERS | assets downloaded at once | 8 |
+| STYLIZE_ICE_SERVERS | comma-separated STUN/TURN URLs for the webcam's WebRTC; empty for none (localhost) | Google's public STUN |
 
 The S3 backend also honours boto3's own configuration (credentials chain, ``AWS_REGION``,
 ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``).
@@ -36,6 +37,7 @@ class Settings:
     threads: int = 2
     engine: str = "litert"
     fetch_workers: int = 8
+    ice_servers: tuple[str, ...] = ("stun:stun.l.google.com:19302",)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -48,6 +50,7 @@ class Settings:
             threads=_positive_int(env, "STYLIZE_THREADS", default.threads),
             engine=env.get("STYLIZE_ENGINE", "").strip() or default.engine,
             fetch_workers=_positive_int(env, "STYLIZE_FETCH_WORKERS", default.fetch_workers),
+            ice_servers=default.ice_servers if "STYLIZE_ICE_SERVERS" not in env else tuple(u.strip() for u in env["STYLIZE_ICE_SERVERS"].split(",") if u.strip()),
         )
 
 

@@ -86,6 +86,7 @@ class Stylizer:
         self._styles: dict[str, Style] = {}
         self._lock = threading.RLock()
         self._vectors: StyleVectors | None = None
+        self.ready = False
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Stylizer:
@@ -107,12 +108,15 @@ class Stylizer:
 
     # --- loading ---------------------------------------------------------------------------------
     def prepare(self, progress: ProgressCallback | None = None) -> dict[str, Path]:
-        """Fetch every required asset into the cache (concurrently) and load every model."""
+        """Fetch every required asset (concurrently), load every model and have the gallery's
+        style vectors ready. Safe to call again; ``ready`` is true once it has succeeded."""
         paths = self.store.fetch_many(self.manifest.required(), progress, self.fetch_workers)
         for role in ("transfer", "segment"):
             for asset in self.assets(role):
                 self.model(asset)
-        self.vectors  # noqa: B018 - loads the predict model now rather than on the first request
+        for asset in self.gallery:
+            self.vectors.vector(self.style(asset.name))
+        self.ready = True
         return paths
 
     def model(self, asset: Asset) -> Model:

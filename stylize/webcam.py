@@ -1,0 +1,96 @@
+"""Live webcam stylization for streamlit-webrtc: the latest frame wins.
+
+streamlit-webrtc hands its frame callback every frame that arrived since the last call. When
+stylizing is slower than the camera, ``LiveStylizer`` paints only the newest one and drops the
+rest, so the delay never grows; it counts what it dropped and measures frames per second and
+per-frame latency for the page to show. It runs on streamlit-webrtc's worker thread; the page
+changes its style and options from its own thread through ``configure``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import av
+import numpy as np
+
+from .errors import StylizeError
+from .pipeline import StylizeOptions, Stylizer
+from .styles import Style
+
+WINDOW_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class LiveStats:
+    received: int
+    processed: int
+    dropped: int
+    fps: float
+    last_ms: float
+    median_ms: float
+    error: str | None
+
+
+class LiveStylizer:
+    def __init__(self, stylizer: Stylizer, style: str | Style, options: StylizeOptions):
+        self.stylizer = stylizer
+        self._lock = threading.Lock()
+        self._style, self._options = style, options.validated()
+        self._received = self._processed = self._dropped = 0
+        self._done_at: deque[float] = deque()
+        self._latencies: deque[float] = deque(maxlen=30)
+        self._error: str | None = None
+
+    def configure(self, style: str | Style, options: StylizeOptions) -> None:
+        options = options.validated()
+        with self._lock:
+            self._style, self._options = style, options
+
+    def paint_newest(self, newest: np.ndarray, arrived: int = 1) -> np.ndarray:
+        """``newest`` (RGB) painted; the ``arrived - 1`` frames that came before it since the last
+        call are counted as dropped and never painted."""
+        with self._lock:
+            style, options = self._style, self._options
+            self._received += arrived
+            self._dropped += arrived - 1
+        start = time.perf_counter()
+        try:
+            image = self.stylizer.stylize(newest, style, options).image
+            error = None
+        except StylizeError as exc:
+            image, error = newest, str(exc)
+        finished = time.perf_counter()
+        with self._lock:
+            self._processed += 1
+            self._error = error
+            self._latencies.append((finished - start) * 1000.0)
+            self._done_at.append(finished)
+            while self._done_at and finished - self._done_at[0] > WINDOW_SECONDS:
+                self._done_at.popleft()
+        return image
+
+    async def __call__(self, frames: list[av.VideoFrame]) -> list[av.VideoFrame]:
+        """streamlit-webrtc's ``queued_video_frames_callback``: one painted frame out."""
+        painted = self.paint_newest(frames[-1].to_ndarray(format="rgb24"), arrived=len(frames))
+        return [av.VideoFrame.from_ndarray(painted, format="rgb24")]
+
+    def stats(self) -> LiveStats:
+        with self._lock:
+            now = time.perf_counter()
+            recent = [t for t in self._done_at if now - t <= WINDOW_SECONDS]
+            fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 and recent[-1] > recent[0] else 0.0
+            latencies = list(self._latencies)
+            return LiveStats(
+                self._received,
+                self._processed,
+                self._dropped,
+                fps,
+                latencies[-1] if latencies else 0.0,
+                statistics.median(latencies) if latencies else 0.0,
+                self._error,
+            )

@@ -1,0 +1,74 @@
+"""Variant comparison and the live webcam processor, on real models."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import av
+import numpy as np
+
+from stylize import StylizeOptions
+from stylize.compare import compare_variants
+from stylize.imaging import decode_image, psnr
+from stylize.webcam import LiveStylizer
+
+
+def test_compare_measures_every_variant(stylizer, photo_bytes, manifest):
+    photo = photo_bytes("boy.jpg")
+    comparison = compare_variants(stylizer, photo, "style19", StylizeOptions(mask="background", transfer="int8"), runs=3)
+    labels = [r.label for r in comparison.reports]
+    assert labels == ["transfer int8", "transfer fp16", "transfer dynamic", "segment deeplabv3", "segment deeplabv3-gpu", "segment segm-lite"]
+    by_label = {r.label: r for r in comparison.reports}
+    for report in comparison.reports:
+        asset = manifest.get(report.kind, report.name)
+        assert report.file_bytes == asset.bytes == (stylizer.store.cached_path(asset)).stat().st_size
+        assert report.runs == 3 and report.median_ms > 0 and report.median_total_ms >= report.median_ms
+        assert report.image.shape == decode_image(photo).shape
+    # the reference against itself is exact; the others are measured against it
+    assert math.isinf(by_label["transfer fp16"].psnr_db) and math.isinf(by_label["segment deeplabv3"].psnr_db)
+    assert [r.is_reference for r in comparison.reports] == [False, True, False, True, False, False]
+    assert 25 <= by_label["transfer int8"].psnr_db < 60
+    assert by_label["transfer dynamic"].psnr_db < 60
+    assert psnr(by_label["transfer int8"].image, by_label["transfer fp16"].image) == by_label["transfer int8"].psnr_db
+    rows = comparison.rows()
+    assert rows[1]["psnr_db"] is None and rows[0]["size_mb"] == round(by_label["transfer int8"].file_bytes / 1e6, 3)
+
+
+def test_compare_full_mask_skips_segmenters(stylizer, photo_bytes):
+    comparison = compare_variants(stylizer, photo_bytes("boy.jpg"), "style3", StylizeOptions(mask="full"), runs=1)
+    assert [r.kind for r in comparison.reports] == ["transfer"] * 3
+
+
+def frame(rgb: np.ndarray) -> av.VideoFrame:
+    return av.VideoFrame.from_ndarray(rgb, format="rgb24")
+
+
+def test_webcam_paints_only_the_newest_frame(stylizer, photo_bytes):
+    options = StylizeOptions(mask="background", max_side=480)
+    live = LiveStylizer(stylizer, "style24", options)
+    boy = decode_image(photo_bytes("boy.jpg"))
+    man = decode_image(photo_bytes("man_in_suit.jpg"))[:426, :]
+    man = np.pad(man, ((0, 0), (0, 640 - man.shape[1]), (0, 0)))
+    stale = [frame(boy)] * 4
+    out = asyncio.run(live(stale + [frame(man)]))
+    assert len(out) == 1, "one painted frame comes back however many were queued"
+    painted = out[0].to_ndarray(format="rgb24")
+    expected = stylizer.stylize(man, "style24", options).image
+    assert painted.shape == expected.shape and np.array_equal(painted, expected), "the newest frame is the one painted"
+    stats = live.stats()
+    assert (stats.received, stats.processed, stats.dropped) == (5, 1, 4)
+    for _ in range(3):
+        asyncio.run(live([frame(boy)]))
+    stats = live.stats()
+    assert (stats.received, stats.processed, stats.dropped) == (8, 4, 4)
+    assert stats.fps > 0 and stats.median_ms > 0 and stats.error is None
+
+
+def test_webcam_reports_errors_without_stopping(stylizer, photo_bytes):
+    live = LiveStylizer(stylizer, "style24", StylizeOptions(mask="full"))
+    live.configure("no such style", StylizeOptions(mask="full"))
+    rgb = decode_image(photo_bytes("boy.jpg"))
+    out = asyncio.run(live([frame(rgb)]))
+    assert np.array_equal(out[0].to_ndarray(format="rgb24"), rgb), "the camera keeps running, unpainted"
+    assert "no style called" in live.stats().error
