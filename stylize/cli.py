@@ -1,4 +1,4 @@
-"""python -m stylize: fetch the models, list the styles, paint a photo.
+"""python -m stylize: fetch the models, list the styles, paint a photo, compare variants, publish.
 
 A user's mistake ends with one line on stderr and exit status 2; only a bug shows a traceback.
 """
@@ -6,15 +6,18 @@ A user's mistake ends with one line on stderr and exit status 2; only a bug show
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image
 
+from .compare import compare_variants
 from .config import Settings
 from .errors import InputError, StylizeError
 from .pipeline import MASK_MODES, STAGES, StylizeOptions, Stylizer
+from .publish import Publisher
 from .store import ProgressTotal
 from .styles import Style
 
@@ -40,6 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--strength", type=float, default=1.0, help="style strength from 0 to 1 (default 1)")
     run.add_argument("--max-side", type=int, default=1024, help="longest side of the result in pixels (default 1024)")
     run.add_argument("-o", "--output", type=Path, required=True, help="where to write the result (PNG or JPEG)")
+
+    publish = commands.add_parser("publish", help="upload the manifest's files and the gallery's style vectors to S3")
+    publish.add_argument("--from", dest="source", type=Path, required=True, help="folder laid out like the store (models/, styles/, photos/)")
+    publish.add_argument("--to", dest="target", required=True, help="s3://bucket/prefix")
+
+    compare = commands.add_parser("compare", help="benchmark every model variant on one photo: size, median latency, PSNR")
+    compare.add_argument("content", type=Path, help="photo to paint")
+    compare.add_argument("--style", default="style19", help="gallery style (default style19)")
+    compare.add_argument("--mask", default="background", choices=MASK_MODES)
+    compare.add_argument("--runs", type=int, default=10, help="runs per variant (default 10)")
+    compare.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     return parser
 
 
@@ -88,7 +102,25 @@ def cmd_run(stylizer: Stylizer, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"fetch": cmd_fetch, "styles": cmd_styles, "run": cmd_run}
+def cmd_publish(stylizer: Stylizer, args: argparse.Namespace) -> int:
+    report = Publisher(stylizer.manifest, args.source, args.target, stylizer.engine, say=print).publish()
+    print(report.summary())
+    return 1 if report.refused else 0
+
+
+def cmd_compare(stylizer: Stylizer, args: argparse.Namespace) -> int:
+    comparison = compare_variants(stylizer, _read(args.content, "photo"), args.style, StylizeOptions(mask=args.mask), runs=args.runs)
+    rows = comparison.rows()
+    print(f"{'variant':<24}{'precision':>10}{'size MB':>9}{'runs':>6}{'median ms':>11}{'total ms':>10}{'PSNR dB':>9}")
+    for row in rows:
+        fidelity = "ref" if row["reference"] else "∞" if row["psnr_db"] is None else f"{row['psnr_db']:.2f}"
+        print(f"{row['variant']:<24}{row['precision']:>10}{row['size_mb']:>9.3f}{row['runs']:>6}{row['median_ms']:>11.1f}{row['median_total_ms']:>10.1f}{fidelity:>9}")
+    if args.json:
+        args.json.write_text(json.dumps({"photo": str(args.content), "style": args.style, "mask": args.mask, "variants": rows}, indent=2))
+    return 0
+
+
+COMMANDS = {"fetch": cmd_fetch, "styles": cmd_styles, "run": cmd_run, "publish": cmd_publish, "compare": cmd_compare}
 
 
 def _read(path: Path, what: str) -> bytes:

@@ -32,7 +32,7 @@ from .imaging import (
 from .manifest import Asset, Manifest, load_manifest
 from .segment import Segmenter
 from .store import ModelStore, ProgressCallback
-from .styles import Style, StyleVectors
+from .styles import Style, StyleVectors, decode_vectors, vectors_key
 
 MASK_MODES = ("full", "background", "foreground")
 STAGES = ("decode", "segment", "predict", "transfer", "composite")
@@ -114,10 +114,26 @@ class Stylizer:
         for role in ("transfer", "segment"):
             for asset in self.assets(role):
                 self.model(asset)
+        self.adopt_published_vectors()
         for asset in self.gallery:
             self.vectors.vector(self.style(asset.name))
         self.ready = True
         return paths
+
+    def adopt_published_vectors(self) -> int:
+        """Use the gallery's style vectors published beside the models, if the store has them;
+        returns how many were adopted (0 when none were published: they are computed instead)."""
+        predict = self.manifest.predict
+        data = self.store.read_unpinned(vectors_key(predict))
+        if data is None:
+            return 0
+        try:
+            published = decode_vectors(predict, data)
+        except (ValueError, KeyError, TypeError):
+            return 0
+        for style_sha, vector in published.items():
+            self.vectors.add(style_sha, vector)
+        return len(published)
 
     def model(self, asset: Asset) -> Model:
         with self._lock:

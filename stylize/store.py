@@ -9,6 +9,7 @@ with the right checksum is used as it is; one with the wrong checksum is fetched
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import tempfile
 import threading
@@ -175,13 +176,13 @@ class S3Source:
             )
         return self._client
 
-    def object_key(self, asset: Asset) -> str:
-        return f"{self.prefix}/{asset.key}" if self.prefix else asset.key
+    def object_key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
 
     def download(self, asset: Asset, out: BinaryIO, on_bytes: Callable[[int], None]) -> None:
         from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-        key = self.object_key(asset)
+        key = self.object_key(asset.key)
         try:
             self.client.download_fileobj(self.bucket, key, out, Callback=on_bytes)
         except NoCredentialsError:
@@ -298,6 +299,17 @@ class ModelStore:
                     raise future.exception()
                 paths[futures[future]] = future.result()
         return {a.key: paths[a.key] for a in assets}
+
+    def read_unpinned(self, key: str) -> bytes | None:
+        """The bytes of an object the manifest doesn't pin (derived data such as published style
+        vectors), or None when the store doesn't have it; the caller validates what it reads."""
+        buffer = io.BytesIO()
+        stand_in = Asset(key=key, name=key, title=key, role="derived", precision="", size=0, bytes=0, sha256="", url=None)
+        try:
+            self.source.download(stand_in, buffer, lambda _: None)
+        except (StoreError, TransientError):
+            return None
+        return buffer.getvalue()
 
     def _download_verified(self, asset: Asset, path: Path, progress: ProgressCallback | None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ predict model sha256). The gallery's styles come from the store; a user's own im
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 import threading
@@ -18,9 +19,39 @@ import numpy as np
 
 from .engine import Model
 from .imaging import center_square, decode_image, to_unit_float
+from .manifest import Asset
 
 PREDICT_SIDE = 256
 VECTOR_SHAPE = (1, 1, 1, 100)
+
+VECTORS_PREFIX = "style-vectors"  # where published gallery vectors live in the store
+
+
+def vectors_key(predict: Asset) -> str:
+    return f"{VECTORS_PREFIX}/{predict.sha256}.json"
+
+
+def encode_vectors(predict: Asset, vectors: dict[str, np.ndarray]) -> bytes:
+    """The published form of a predict model's gallery vectors: deterministic JSON."""
+    body = {
+        "predict_sha256": predict.sha256,
+        "vectors": {sha: [float(v) for v in np.asarray(vec, dtype=np.float32).ravel()] for sha, vec in sorted(vectors.items())},
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def decode_vectors(predict: Asset, data: bytes) -> dict[str, np.ndarray]:
+    """Vectors from a published file, or ValueError when it is not for this predict model."""
+    body = json.loads(data)
+    if body.get("predict_sha256") != predict.sha256:
+        raise ValueError("the vectors were computed with another predict model")
+    vectors = {}
+    for sha, values in body["vectors"].items():
+        vector = np.asarray(values, dtype=np.float32)
+        if vector.shape != (100,) or not np.isfinite(vector).all():
+            raise ValueError(f"the vector of style {sha[:12]} is malformed")
+        vectors[sha] = vector
+    return vectors
 
 
 @dataclass(frozen=True, eq=False)

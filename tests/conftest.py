@@ -76,6 +76,7 @@ def aws_env(moto_endpoint):
     """boto3's standard configuration pointed at the local endpoint, for the whole session."""
     values = {
         "AWS_ENDPOINT_URL_S3": moto_endpoint,
+        "AWS_ENDPOINT_URL": moto_endpoint,  # CloudFormation and IAM, for the infra tests
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",

@@ -1,0 +1,28 @@
+# The Background Stylizer page. Runtime dependencies only (requirements.txt: no TensorFlow, no
+# test tools); runs as a non-root user; fetches its models from STYLIZE_MODEL_STORE at start-up.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    STYLIZE_CACHE_DIR=/home/app/.cache/stylize
+
+RUN useradd --create-home --uid 10001 app
+WORKDIR /app
+
+COPY requirements.txt .
+RUN pip install --no-compile -r requirements.txt
+
+COPY --chown=app:app app.py ./
+COPY --chown=app:app stylize ./stylize
+COPY --chown=app:app models/manifest.toml ./models/manifest.toml
+COPY --chown=app:app .streamlit ./.streamlit
+
+USER app
+EXPOSE 8501
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=3)"]
+
+# Fetch (and verify) every model before the page accepts visitors; a store that can't be reached
+# stops the container with one clear line instead of serving a broken page.
+CMD ["sh", "-c", "python -m stylize fetch && exec streamlit run app.py --server.port=8501 --server.address=0.0.0.0"]
