@@ -13,7 +13,7 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from stylize import MASK_MODES, Settings, Style, StylizeError, StylizeOptions, Stylizer
 from stylize.compare import REFERENCE, compare_variants
-from stylize.imaging import fit_within
+from stylize.imaging import fit_within, jpeg_bytes
 from stylize.pipeline import STAGES
 from stylize.store import ProgressTotal
 from stylize.webcam import LiveStylizer
@@ -38,8 +38,9 @@ def ice_servers() -> list[dict]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def thumbnail(_stylizer: Stylizer, name: str):
-    return fit_within(_stylizer.style(name).pixels, 160)
+def thumbnail(_stylizer: Stylizer, name: str) -> bytes:
+    """A small JPEG of a gallery style, encoded once for every visitor."""
+    return jpeg_bytes(fit_within(_stylizer.style(name).pixels, 160))
 
 
 def start(stylizer: Stylizer) -> None:
@@ -121,10 +122,10 @@ def paint(stylizer: Stylizer, photo: bytes, style: Style, options: StylizeOption
 def show_result(result, photo_name: str) -> None:
     shown = min(SHOWN_WIDTH, result.image.shape[1])
     left, right, _ = st.columns([1, 1, 0.2])
-    left.image(result.original, caption=f"Original · {photo_name}", width=shown)
-    right.image(result.image, caption=f"{result.style} · {MASK_LABELS[result.options.mask].lower()} · {result.options.transfer}", width=shown)
+    left.image(result.original, caption=f"Original · {photo_name}", width=shown, output_format="JPEG")
+    right.image(result.image, caption=f"{result.style} · {MASK_LABELS[result.options.mask].lower()} · {result.options.transfer}", width=shown, output_format="JPEG")
     height, width = result.image.shape[:2]
-    st.download_button("Download PNG", result.png(), file_name="stylized.png", mime="image/png", key="download")
+    st.download_button("Download PNG", result.png, file_name="stylized.png", mime="image/png", key="download")  # encoded on click
     st.caption(
         f"{width}×{height} px · {result.style} · {MASK_LABELS[result.options.mask].lower()} · {result.options.transfer} · "
         f"total {result.total_ms:.0f} ms · " + " · ".join(f"{s} {result.timings_ms[s]:.0f} ms" for s in STAGES)
@@ -151,7 +152,7 @@ def show_comparison(stylizer: Stylizer, result, style: Style) -> None:
     columns = st.columns(len(comparison.reports))
     for column, report in zip(columns, comparison.reports, strict=True):
         with column:
-            st.image(report.image, width="stretch")
+            st.image(report.image, width="stretch", output_format="JPEG")
             st.markdown(f"**{report.label}** ({report.precision})")
             fidelity = "float reference" if report.is_reference else "identical to reference" if report.psnr_db == float("inf") else f"{report.psnr_db:.1f} dB"
             st.caption(f"{report.file_bytes / 1e6:.2f} MB · {report.median_ms:.0f} ms median of {report.runs} · {fidelity}")

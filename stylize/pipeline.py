@@ -120,6 +120,13 @@ class Stylizer:
         self.ready = True
         return paths
 
+    def load_for(self, options: StylizeOptions) -> None:
+        """Load the models ``options`` need now, so that a request's timings hold no loading."""
+        self.model(self.manifest.get("transfer", options.transfer))
+        if options.mask != "full":
+            self.model(self.manifest.get("segment", options.segmenter))
+        self.vectors  # noqa: B018 - loads the predict model
+
     def adopt_published_vectors(self) -> int:
         """Use the gallery's style vectors published beside the models, if the store has them;
         returns how many were adopted (0 when none were published: they are computed instead)."""
