@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -53,12 +54,13 @@ def manifest():
     return load_manifest()
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint():
-    """A moto S3 server in its own process, over HTTP on 127.0.0.1."""
+@contextlib.contextmanager
+def moto_server(**env):
+    """moto's server in its own process, over HTTP on 127.0.0.1; yields its URL."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -69,6 +71,27 @@ def moto_endpoint():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def no_internet(monkeypatch):
+    """Every connection this process opens goes to this machine: the tests need no internet."""
+    real_connect = socket.socket.connect
+
+    def connect(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            if not (host in ("localhost", "::1") or host.startswith("127.")):
+                raise AssertionError(f"a test tried to reach {host}; tests must stay on this machine")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
 
 
 @pytest.fixture(scope="session")

@@ -72,3 +72,34 @@ def test_webcam_reports_errors_without_stopping(stylizer, photo_bytes):
     out = asyncio.run(live([frame(rgb)]))
     assert np.array_equal(out[0].to_ndarray(format="rgb24"), rgb), "the camera keeps running, unpainted"
     assert "no style called" in live.stats().error
+
+
+def test_webcam_thread_and_page_requests_share_models_safely(stylizer, photo_bytes):
+    """The webcam callback thread and page reruns use the same interpreters; each interpreter's
+    lock keeps them apart, so every result equals the one made alone."""
+    import threading
+
+    options = StylizeOptions(mask="background", max_side=480)
+    frame_rgb = decode_image(photo_bytes("boy.jpg"))
+    photo = photo_bytes("man_in_suit.jpg")
+    expected_frame = stylizer.stylize(frame_rgb, "style11", options).image
+    expected_photo = stylizer.stylize(photo, "style20", options).image
+    live = LiveStylizer(stylizer, "style11", options)
+    frames_out, photos_out = [], []
+
+    def webcam():
+        for _ in range(6):
+            frames_out.append(asyncio.run(live([frame(frame_rgb)]))[0].to_ndarray(format="rgb24"))
+
+    def page():
+        for _ in range(6):
+            photos_out.append(stylizer.stylize(photo, "style20", options).image)
+
+    threads = [threading.Thread(target=webcam), threading.Thread(target=page)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(frames_out) == len(photos_out) == 6
+    assert all(np.array_equal(f, expected_frame) for f in frames_out)
+    assert all(np.array_equal(p, expected_photo) for p in photos_out)

@@ -14,7 +14,7 @@ import pytest
 from stylize import StoreError
 from stylize.store import ModelStore, ProgressTotal, S3Source, source_from_spec
 
-from .conftest import BUCKET, free_port
+from .conftest import BUCKET, free_port, moto_server
 
 
 def sha(path):
@@ -115,6 +115,20 @@ def test_s3_without_credentials_is_clear(seeded_bucket, manifest, tmp_path, monk
     store = ModelStore.from_spec(seeded_bucket, tmp_path / "cache")
     with pytest.raises(StoreError, match="no AWS credentials"):
         store.fetch(manifest.predict)
+
+
+def test_s3_bad_credentials_are_clear(shared, manifest, tmp_path, monkeypatch, aws_env):
+    """A moto server that checks credentials (as AWS does) refuses keys it doesn't know."""
+    with moto_server(INITIAL_NO_AUTH_ACTION_COUNT="0") as endpoint:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", endpoint)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAUNKNOWNKEY000000")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong")
+        store = ModelStore.from_spec("s3://models/v1", tmp_path)
+        with pytest.raises(StoreError) as err:
+            store.fetch(manifest.predict)
+    message = str(err.value)
+    assert "access was denied" in message and "credentials" in message and manifest.predict.key in message
+    assert leftovers(tmp_path) == []
 
 
 def test_concurrent_fetches_of_one_asset_agree(seeded_bucket, manifest, tmp_path):
