@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import streamlit as st
@@ -15,7 +14,6 @@ from stylize import MASK_MODES, Settings, Style, StylizeError, StylizeOptions, S
 from stylize.compare import REFERENCE, compare_variants
 from stylize.imaging import fit_within, jpeg_bytes
 from stylize.pipeline import STAGES
-from stylize.store import ProgressTotal
 from stylize.webcam import LiveStylizer
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp"]
@@ -44,16 +42,15 @@ def thumbnail(_stylizer: Stylizer, name: str) -> bytes:
 
 
 def start(stylizer: Stylizer) -> None:
-    """Fetch the models with a progress bar the first time; stop the page with one message on failure."""
+    """Fetch the models with a progress bar the first time (visitors arriving together share one
+    fetch); stop the page with one message if the store can't be read."""
     if stylizer.ready:
         return
-    total = ProgressTotal(stylizer.manifest.required(), lambda _: None)
+    job, total = stylizer.prepare_in_background()
     bar = st.progress(0.0, text=f"Fetching models from the {stylizer.store.description}…")
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        job = pool.submit(stylizer.prepare, total)
-        while not job.done():
-            bar.progress(total.fraction, text=f"Fetching models from the {stylizer.store.description}: {total.describe()}")
-            time.sleep(0.1)
+    while not job.done():
+        bar.progress(total.fraction, text=f"Fetching models from the {stylizer.store.description}: {total.describe()}")
+        time.sleep(0.1)
     bar.empty()
     try:
         job.result()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from .imaging import (
 )
 from .manifest import Asset, Manifest, load_manifest
 from .segment import Segmenter
-from .store import ModelStore, ProgressCallback
+from .store import ModelStore, ProgressCallback, ProgressTotal
 from .styles import Style, StyleVectors, decode_vectors, vectors_key
 
 MASK_MODES = ("full", "background", "foreground")
@@ -87,6 +88,7 @@ class Stylizer:
         self._lock = threading.RLock()
         self._vectors: StyleVectors | None = None
         self.ready = False
+        self._preparing: tuple[Future, ProgressTotal] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Stylizer:
@@ -119,6 +121,19 @@ class Stylizer:
             self.vectors.vector(self.style(asset.name))
         self.ready = True
         return paths
+
+    def prepare_in_background(self) -> tuple[Future, ProgressTotal]:
+        """Start ``prepare`` on a worker thread, or join the one already running, so that visitors
+        arriving together share one fetch; returns its future and progress. A failed attempt is
+        started afresh on the next call."""
+        with self._lock:
+            job = self._preparing
+            if job is None or (job[0].done() and job[0].exception() is not None):
+                total = ProgressTotal(self.manifest.required(), lambda _: None)
+                worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stylize-prepare")
+                job = self._preparing = (worker.submit(self.prepare, total), total)
+                worker.shutdown(wait=False)
+            return job
 
     def load_for(self, options: StylizeOptions) -> None:
         """Load the models ``options`` need now, so that a request's timings hold no loading."""

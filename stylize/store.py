@@ -250,6 +250,7 @@ class ModelStore:
         self.cache_dir = Path(cache_dir)
         self.retries = retries
         self.backoff = backoff
+        self._verified: dict[str, tuple[int, int, int]] = {}  # key → (inode, size, mtime) last verified
 
     @classmethod
     def from_spec(cls, spec: str, cache_dir: Path) -> ModelStore:
@@ -263,8 +264,19 @@ class ModelStore:
         return self.cache_dir / asset.key
 
     def is_cached(self, asset: Asset) -> bool:
+        """Whether the cache holds the asset with the right sha256 (hashed once per file version)."""
         path = self.cached_path(asset)
-        return path.is_file() and path.stat().st_size == asset.bytes and file_sha256(path) == asset.sha256
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return False
+        version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if self._verified.get(asset.key) == version:
+            return True
+        if stat.st_size != asset.bytes or file_sha256(path) != asset.sha256:
+            return False
+        self._verified[asset.key] = version
+        return True
 
     def fetch(self, asset: Asset, progress: ProgressCallback | None = None) -> Path:
         """The cached, verified file of ``asset``, downloading it first if needed."""

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from stylize import InputError, Settings, Style, StylizeOptions, Stylizer
+from stylize import InputError, Settings, StoreError, Style, StylizeOptions, Stylizer
 from stylize.imaging import decode_image, psnr
 from stylize.pipeline import STAGES
 
@@ -200,3 +200,25 @@ def test_bad_options(stylizer, photo_bytes, options, message):
 def test_frames_must_be_rgb_uint8(stylizer):
     with pytest.raises(InputError, match="height × width × 3 uint8"):
         stylizer.stylize(np.zeros((10, 10), dtype=np.float32), "style1")
+
+
+def test_visitors_arriving_together_share_one_prepare(shared, tmp_path):
+    stylizer = Stylizer.from_settings(Settings(model_store=str(shared), cache_dir=tmp_path))
+    jobs = [stylizer.prepare_in_background() for _ in range(3)]
+    assert all(job is jobs[0] for job in jobs)
+    future, total = jobs[0]
+    future.result(timeout=120)
+    assert stylizer.ready and total.fraction == 1.0 and total.files == 36
+    assert stylizer.vectors.computed == 26
+
+
+def test_failed_prepare_is_tried_again(tmp_path):
+    stylizer = Stylizer.from_settings(Settings(model_store=str(tmp_path), cache_dir=tmp_path / "cache"))
+    first, _ = stylizer.prepare_in_background()
+    with pytest.raises(StoreError, match="is not in the folder"):
+        first.result(timeout=60)
+    second, _ = stylizer.prepare_in_background()
+    assert second is not first
+    with pytest.raises(StoreError):
+        second.result(timeout=60)
+    assert not stylizer.ready
