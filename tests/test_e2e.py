@@ -87,6 +87,18 @@ def test_photo_webcam_and_compare_in_a_browser(page_url, browser, shared):
     page.get_by_text("Style gallery").wait_for(timeout=120_000)
     result_caption(page).wait_for(timeout=120_000)
 
+    # the gallery: 26 named thumbnails; "Use" picks one
+    page.get_by_text("Style gallery").click()
+    gallery = page.get_by_test_id("stExpander")
+    gallery.get_by_text("The Great Wave").wait_for()
+    assert gallery.get_by_test_id("stImage").count() == 26
+    assert gallery.get_by_role("button", name="Use").count() == 26
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SCREENSHOTS / "gallery.png"))
+    gallery.get_by_test_id("stColumn").nth(2).get_by_role("button", name="Use").first.click()  # style2
+    result_caption(page).filter(has_text="Kandinsky Circles").wait_for(timeout=60_000)
+    page.get_by_text("Style gallery").click()
+
     # upload a photo, pick a style, see it painted
     uploader = page.get_by_test_id("stFileUploader").filter(has_text="Upload a photo")
     uploader.locator("input[type=file]").set_input_files(str(shared / "photos" / "yoga_balcony.jpg"))
