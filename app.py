@@ -122,7 +122,7 @@ def show_result(result, photo_name: str) -> None:
     left.image(result.original, caption=f"Original · {photo_name}", width=shown, output_format="JPEG")
     right.image(result.image, caption=f"{result.style} · {MASK_LABELS[result.options.mask].lower()} · {result.options.transfer}", width=shown, output_format="JPEG")
     height, width = result.image.shape[:2]
-    st.download_button("Download PNG", result.png, file_name="stylized.png", mime="image/png", key="download")  # encoded on click
+    st.download_button("Download PNG", result.png, file_name="stylized.png", mime="image/png", key="download", on_click="ignore")
     st.caption(
         f"{width}×{height} px · {result.style} · {MASK_LABELS[result.options.mask].lower()} · {result.options.transfer} · "
         f"total {result.total_ms:.0f} ms · " + " · ".join(f"{s} {result.timings_ms[s]:.0f} ms" for s in STAGES)

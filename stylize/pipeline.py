@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +72,9 @@ class Result:
     def total_ms(self) -> float:
         return sum(self.timings_ms.values())
 
+    @cached_property
     def png(self) -> bytes:
+        """The result as a PNG file, encoded once."""
         return png_bytes(self.image)
 
 

@@ -129,7 +129,7 @@ def test_result_carries_timings(stylizer, photo_bytes):
     result = stylizer.stylize(photo_bytes("boy.jpg"), "style1", StylizeOptions(mask="background"))
     assert set(result.timings_ms) == set(STAGES)
     assert all(v >= 0 for v in result.timings_ms.values()) and result.timings_ms["transfer"] > 0
-    png = Image.open(io.BytesIO(result.png()))
+    png = Image.open(io.BytesIO(result.png))
     assert png.size == (640, 426) and png.format == "PNG"
 
 
