@@ -29,10 +29,6 @@ class Asset:
     input_range: tuple[float, float] = (0.0, 1.0)
     person_class: int | None = None
 
-    @property
-    def filename(self) -> str:
-        return PurePosixPath(self.key).name
-
 
 @dataclass(frozen=True)
 class Manifest:
