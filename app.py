@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from stylize import MASK_MODES, Settings, Style, StylizeError, StylizeOptions, Stylizer
+from stylize import MASK_MODES, Result, Settings, Style, StylizeError, StylizeOptions, Stylizer
 from stylize.compare import REFERENCE, compare_variants
 from stylize.imaging import fit_within, jpeg_bytes
 from stylize.pipeline import STAGES
@@ -105,7 +105,7 @@ def photo_input(stylizer: Stylizer) -> tuple[str, bytes]:
     return title, stylizer.store.fetch(samples[title]).read_bytes()
 
 
-def paint(stylizer: Stylizer, photo: bytes, style: Style, options: StylizeOptions):
+def paint(stylizer: Stylizer, photo: bytes, style: Style, options: StylizeOptions) -> Result:
     """The result for this photo, style and options; kept per visitor so reruns don't repaint."""
     key = (hashlib.sha256(photo).hexdigest(), style.sha256, options)
     cached = st.session_state.get("painted")
@@ -116,7 +116,7 @@ def paint(stylizer: Stylizer, photo: bytes, style: Style, options: StylizeOption
     return result
 
 
-def show_result(result, photo_name: str) -> None:
+def show_result(result: Result, photo_name: str) -> None:
     shown = min(SHOWN_WIDTH, result.image.shape[1])
     left, right, _ = st.columns([1, 1, 0.2])
     left.image(result.original, caption=f"Original · {photo_name}", width=shown, output_format="JPEG")
@@ -129,7 +129,7 @@ def show_result(result, photo_name: str) -> None:
     )
 
 
-def show_comparison(stylizer: Stylizer, result, style: Style) -> None:
+def show_comparison(stylizer: Stylizer, result: Result, style: Style) -> None:
     st.subheader("Compare model variants")
     st.write(
         f"Runs every transfer variant{' and every segmentation model' if result.options.mask != 'full' else ''} on this photo and style, "
