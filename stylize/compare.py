@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .imaging import decode_image, fit_within, psnr
-from .pipeline import StylizeOptions, Stylizer
+from .imaging import psnr
+from .pipeline import Result, StylizeOptions, Stylizer, photo_pixels
 from .styles import Style
 
 REFERENCE = {"transfer": "fp16", "segment": "deeplabv3"}
@@ -67,18 +67,22 @@ def compare_variants(stylizer: Stylizer, content: bytes | np.ndarray, style: str
     """Run every transfer variant (and every segmenter, when a mask is on) ``runs`` times."""
     runs = max(1, int(runs))
     options = options.validated()
-    rgb = decode_image(content) if isinstance(content, bytes | bytearray) else content
-    rgb = fit_within(rgb, options.max_side)
+    rgb = photo_pixels(content, options.max_side)
     style = stylizer.style(style) if isinstance(style, str) else style
     reference_options = replace(options, transfer=REFERENCE["transfer"], segmenter=REFERENCE["segment"])
-    reference = stylizer.stylize(rgb, style, reference_options).image
 
     candidates = [("transfer", replace(reference_options, transfer=a.name), a) for a in stylizer.assets("transfer")]
     if options.mask != "full":
         candidates += [("segment", replace(reference_options, segmenter=a.name), a) for a in stylizer.assets("segment")]
+    # the reference is itself a candidate (twice, with a mask): each distinct setting runs once
+    measured: dict[StylizeOptions, list[Result]] = {}
+    for _, variant_options, _ in candidates:
+        if variant_options not in measured:
+            measured[variant_options] = [stylizer.stylize(rgb, style, variant_options) for _ in range(runs)]
+    reference = measured[reference_options][-1].image
     reports = []
     for kind, variant_options, asset in candidates:
-        results = [stylizer.stylize(rgb, style, variant_options) for _ in range(runs)]
+        results = measured[variant_options]
         reports.append(
             VariantReport(
                 kind=kind,

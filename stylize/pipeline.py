@@ -193,8 +193,7 @@ class Stylizer:
         options = (options or StylizeOptions()).validated()
         timings: dict[str, float] = {}
         with _timed(timings, "decode"):
-            rgb = decode_image(content) if isinstance(content, bytes | bytearray) else _as_rgb(content)
-            rgb = fit_within(rgb, options.max_side)
+            rgb = photo_pixels(content, options.max_side)
         style = self.style(style) if isinstance(style, str) else style
         transfer_asset = self.manifest.get("transfer", options.transfer)
         keep = None
@@ -228,10 +227,13 @@ class Stylizer:
         return unletterbox(from_unit_float(out.reshape(asset.size, asset.size, 3)), box, rgb.shape[1], rgb.shape[0])
 
 
-def _as_rgb(pixels: np.ndarray) -> np.ndarray:
-    if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype != np.uint8:
-        raise InputError(f"The frame has shape {pixels.shape} and type {pixels.dtype}; pass height × width × 3 uint8 RGB pixels.")
-    return pixels
+def photo_pixels(content: bytes | np.ndarray, max_side: int) -> np.ndarray:
+    """RGB pixels of a photo (file bytes or an RGB frame), scaled down to ``max_side``."""
+    if isinstance(content, bytes | bytearray):
+        return fit_within(decode_image(content), max_side)
+    if content.ndim != 3 or content.shape[2] != 3 or content.dtype != np.uint8:
+        raise InputError(f"The frame has shape {content.shape} and type {content.dtype}; pass height × width × 3 uint8 RGB pixels.")
+    return fit_within(content, max_side)
 
 
 @contextmanager
