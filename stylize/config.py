@@ -6,7 +6,7 @@
 | STYLIZE_CACHE_DIR | where fetched assets and style vectors are kept | the user's cache dir |
 | STYLIZE_MANIFEST | the manifest file | ``models/manifest.toml`` in the project |
 | STYLIZE_THREADS | threads per model interpreter | 2 |
-| STYLIZE_ENGINE | inference backend | ``litert`` |
+| STYLIZE_ENGINE | inference backend: ``openvino`` or ``litert`` | ``openvino`` |
 | STYLIZE_FETCH_WORKERS | assets downloaded at once | 8 |
 | STYLIZE_ICE_SERVERS | comma-separated STUN/TURN URLs for the webcam's WebRTC; empty for none (localhost) | Google's public STUN |
 
@@ -35,7 +35,7 @@ class Settings:
     cache_dir: Path = Path(user_cache_dir("stylize"))
     manifest_path: Path = DEFAULT_MANIFEST
     threads: int = 2
-    engine: str = "litert"
+    engine: str = "openvino"
     fetch_workers: int = 8
     ice_servers: tuple[str, ...] = ("stun:stun.l.google.com:19302",)
 

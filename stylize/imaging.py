@@ -71,13 +71,26 @@ def resize(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb).resize((width, height), Image.Resampling.BILINEAR))
 
 
+def output_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    """(width, height) scaled down (never up) so that the longer side is at most ``max_side``
+    (None: unchanged)."""
+    scale = 1.0 if max_side is None else min(1.0, max_side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def fit_within(rgb: np.ndarray, max_side: int) -> np.ndarray:
     """The image scaled down (never up) so that its longer side is at most ``max_side``."""
+    return resize(rgb, *output_size(rgb.shape[1], rgb.shape[0], max_side))
+
+
+def pad_to_multiple(rgb: np.ndarray, multiple: int) -> np.ndarray:
+    """The image with its bottom and right edges mirrored out to a multiple of ``multiple``
+    pixels (a network that halves and doubles sizes needs that); crop the result back."""
     height, width = rgb.shape[:2]
-    scale = max_side / max(height, width)
-    if scale >= 1:
+    pad_h, pad_w = -height % multiple, -width % multiple
+    if not pad_h and not pad_w:
         return rgb
-    return resize(rgb, max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.pad(rgb, ((0, pad_h), (0, pad_w), (0, 0)), mode="symmetric")
 
 
 def center_square(rgb: np.ndarray, side: int) -> np.ndarray:

@@ -1,7 +1,14 @@
 """Stylizer: one request from photo to painted result, with per-stage timings.
 
 decode → segment (person mask) → predict (style vector, cached; blended for strength) →
-transfer (letterboxed, so the photo keeps its aspect ratio) → composite (feathered mask).
+transfer (at the photo's own aspect ratio and a chosen resolution) → composite (feathered mask).
+
+Sizes: the photo is scaled so that its longer side is at most ``max_side`` (``None``: its own
+size) — that is the result's size. The transfer network paints at ``paint_side`` on the longer
+side (``None``: the result's size), its "stroke size": a network that paints fewer pixels makes
+strokes that are larger relative to the picture. The painting is then scaled to the result's size.
+Each engine paints at most ``MAX_PAINT_SIDE`` on the longer side (its memory grows with the
+pixels); a larger result is painted at that size and scaled up.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import Settings
-from .engine import Engine, Model, make_engine
+from .engine import Engine, Model, check_engine, make_engine
 from .errors import InputError
 from .imaging import (
     composite,
@@ -27,7 +34,10 @@ from .imaging import (
     fit_within,
     from_unit_float,
     letterbox,
+    output_size,
+    pad_to_multiple,
     png_bytes,
+    resize,
     to_unit_float,
     unletterbox,
 )
@@ -38,6 +48,8 @@ from .styles import Style, StyleVectors, decode_vectors, vectors_key
 
 MASK_MODES = ("full", "background", "foreground")
 STAGES = ("decode", "segment", "predict", "transfer", "composite")
+MAX_PAINT_SIDE = {"openvino": 2048, "litert": 1024}  # LiteRT needs ~1.5 GB at 1024×768, OpenVINO ~0.7 GB at 2048×1536
+SIZE_MULTIPLE = 4  # the transfer networks halve the picture twice and double it back
 
 
 @dataclass(frozen=True)
@@ -46,16 +58,22 @@ class StylizeOptions:
     segmenter: str = "deeplabv3"
     mask: str = "background"
     strength: float = 1.0
-    max_side: int = 1024
+    max_side: int | None = 1024  # the result's longer side; None: the photo's own size
+    paint_side: int | None = None  # the stroke size: the longer side the network paints at; None: the result's
     feather: float | None = None  # edge softness in pixels; None: 0.6 % of the longer side
+    engine: str | None = None  # "openvino" or "litert"; None: the stylizer's default (STYLIZE_ENGINE)
+    letterbox: bool = False  # the old way: paint a 384×384 square (the photo letterboxed into it), scaled back
 
     def validated(self) -> StylizeOptions:
         if self.mask not in MASK_MODES:
             raise InputError(f"Mask mode {self.mask!r} is not one of {', '.join(MASK_MODES)}; pick one of those.")
         if not 0.0 <= self.strength <= 1.0:
             raise InputError(f"Style strength {self.strength} is outside 0 to 1; give a value between 0 and 1.")
-        if self.max_side < 64:
-            raise InputError(f"The output size limit {self.max_side} is too small; give at least 64 pixels.")
+        for name, side in (("output size limit", self.max_side), ("paint size", self.paint_side)):
+            if side is not None and side < 64:
+                raise InputError(f"The {name} {side} is too small; give at least 64 pixels.")
+        if self.engine is not None:
+            check_engine(self.engine)
         return self
 
 
@@ -67,6 +85,8 @@ class Result:
     options: StylizeOptions
     style: str
     timings_ms: dict[str, float] = field(default_factory=dict)
+    engine: str = ""
+    paint_size: tuple[int, int] = (0, 0)  # (width, height) the transfer network painted at
 
     @property
     def total_ms(self) -> float:
@@ -84,9 +104,10 @@ class Stylizer:
     def __init__(self, manifest: Manifest, store: ModelStore, engine: Engine, fetch_workers: int = 8):
         self.manifest = manifest
         self.store = store
-        self.engine = engine
+        self.engine = engine  # the default; others are made on demand with the same settings
+        self.engines: dict[str, Engine] = {engine.name: engine}
         self.fetch_workers = fetch_workers
-        self._models: dict[str, Model] = {}
+        self._models: dict[tuple[str, str], Model] = {}
         self._styles: dict[str, Style] = {}
         self._lock = threading.RLock()
         self._vectors: StyleVectors | None = None
@@ -99,7 +120,7 @@ class Stylizer:
         return cls(
             load_manifest(settings.manifest_path),
             ModelStore.from_spec(settings.model_store, settings.cache_dir),
-            make_engine(settings.engine, settings.threads),
+            make_engine(settings.engine, settings.threads, settings.cache_dir),
             settings.fetch_workers,
         )
 
@@ -140,10 +161,39 @@ class Stylizer:
 
     def load_for(self, options: StylizeOptions) -> None:
         """Load the models ``options`` need now, so that a request's timings hold no loading."""
-        self.model(self.manifest.get("transfer", options.transfer))
+        self.model(self.manifest.get("transfer", options.transfer), options.engine)
         if options.mask != "full":
-            self.model(self.manifest.get("segment", options.segmenter))
+            self.segmenter(options.segmenter, options.engine)
         self.vectors  # noqa: B018 - loads the predict model
+
+    def warm_up(self, width: int, height: int, options: StylizeOptions) -> float:
+        """Build the transfer model for the size a ``width``×``height`` input will be painted at
+        (a webcam's frame size, say), so the first frame waits for no compile; returns the ms."""
+        options = options.validated()
+        self.load_for(options)
+        asset = self.manifest.get("transfer", options.transfer)
+        model = self.model(asset, options.engine)
+        if options.letterbox:
+            return 0.0
+        out_w, out_h = output_size(width, height, options.max_side)
+        paint_w, paint_h = self.paint_size(out_w, out_h, options)
+        shapes = {t.name: (1, _round_up(paint_h), _round_up(paint_w), 3) if t.shape[-1] == 3 else t.shape for t in model.inputs}
+        return model.prepare_shape(shapes)
+
+    def engine_named(self, name: str | None) -> Engine:
+        """The engine called ``name`` (None: the default), made on first use."""
+        if name is None:
+            return self.engine
+        with self._lock:
+            if name not in self.engines:
+                self.engines[name] = make_engine(name, self.engine.threads, getattr(self.engine, "cache_dir", None))
+            return self.engines[name]
+
+    def paint_size(self, width: int, height: int, options: StylizeOptions) -> tuple[int, int]:
+        """(width, height) the transfer network paints a ``width``×``height`` result at."""
+        engine = self.engine_named(options.engine).name
+        side = min(max(width, height), options.paint_side or max(width, height), MAX_PAINT_SIDE[engine])
+        return output_size(width, height, side)
 
     def adopt_published_vectors(self) -> int:
         """Use the gallery's style vectors published beside the models, if the store has them;
@@ -160,11 +210,14 @@ class Stylizer:
             self.vectors.add(style_sha, vector)
         return len(published)
 
-    def model(self, asset: Asset) -> Model:
+    def model(self, asset: Asset, engine: str | None = None) -> Model:
+        """The asset's model on ``engine`` (None: the default), loaded once."""
+        backend = self.engine_named(engine)
+        key = (backend.name, asset.key)
         with self._lock:
-            if asset.key not in self._models:
-                self._models[asset.key] = self.engine.load(self.store.fetch(asset))
-            return self._models[asset.key]
+            if key not in self._models:
+                self._models[key] = backend.load(self.store.fetch(asset))
+            return self._models[key]
 
     @property
     def vectors(self) -> StyleVectors:
@@ -183,9 +236,9 @@ class Stylizer:
                 self._styles[asset.key] = Style(asset.name, asset.title, asset.sha256, decode_image(data, what=asset.title))
             return self._styles[asset.key]
 
-    def segmenter(self, name: str) -> Segmenter:
+    def segmenter(self, name: str, engine: str | None = None) -> Segmenter:
         asset = self.manifest.get("segment", name)
-        return Segmenter(asset, self.model(asset))
+        return Segmenter(asset, self.model(asset, engine))
 
     # --- running ---------------------------------------------------------------------------------
     def stylize(self, content: bytes | np.ndarray, style: str | Style, options: StylizeOptions | None = None) -> Result:
@@ -199,16 +252,16 @@ class Stylizer:
         keep = None
         with _timed(timings, "segment"):
             if options.mask != "full":
-                person = self.segmenter(options.segmenter).person_probability(rgb) > 0.5
+                person = self.segmenter(options.segmenter, options.engine).person_probability(rgb) > 0.5
                 radius = options.feather if options.feather is not None else 0.006 * max(rgb.shape[:2])
                 keep = feather(person if options.mask == "background" else ~person, radius)
         with _timed(timings, "predict"):
             vector = self.blended_vector(rgb, style, options.strength)
         with _timed(timings, "transfer"):
-            painted = self.transfer(rgb, vector, transfer_asset)
+            painted, paint_size = self.transfer(rgb, vector, transfer_asset, options)
         with _timed(timings, "composite"):
             image = painted if keep is None else composite(rgb, painted, keep)
-        return Result(image, rgb, keep, options, style.title, timings)
+        return Result(image, rgb, keep, options, style.title, timings, self.engine_named(options.engine).name, paint_size)
 
     def blended_vector(self, rgb: np.ndarray, style: Style, strength: float) -> np.ndarray:
         """The style's vector, mixed with the photo's own for strengths below 1."""
@@ -217,23 +270,36 @@ class Stylizer:
             return vector
         return strength * vector + (1.0 - strength) * self.vectors.predict(rgb)
 
-    def transfer(self, rgb: np.ndarray, vector: np.ndarray, asset: Asset) -> np.ndarray:
-        """The transfer network's painting of ``rgb``, at ``rgb``'s own size."""
-        model = self.model(asset)
-        square, box = letterbox(rgb, asset.size)
+    def transfer(self, rgb: np.ndarray, vector: np.ndarray, asset: Asset, options: StylizeOptions) -> tuple[np.ndarray, tuple[int, int]]:
+        """The transfer network's painting of ``rgb`` at ``rgb``'s own size, and the (width,
+        height) it was painted at."""
+        model = self.model(asset, options.engine)
         image_input = next(t.name for t in model.inputs if t.shape[-1] == 3)
         vector_input = next(t.name for t in model.inputs if t.shape[-1] != 3)
-        out = model.run({image_input: to_unit_float(square)[None], vector_input: vector})[0]
-        return unletterbox(from_unit_float(out.reshape(asset.size, asset.size, 3)), box, rgb.shape[1], rgb.shape[0])
+        height, width = rgb.shape[:2]
+        if options.letterbox:
+            square, box = letterbox(rgb, asset.size)
+            out = model.run({image_input: to_unit_float(square)[None], vector_input: vector})[0]
+            return unletterbox(from_unit_float(out.reshape(asset.size, asset.size, 3)), box, width, height), (asset.size, asset.size)
+        paint_w, paint_h = self.paint_size(width, height, options)
+        padded = pad_to_multiple(resize(rgb, paint_w, paint_h), SIZE_MULTIPLE)
+        out = model.run({image_input: to_unit_float(padded)[None], vector_input: vector})[0]
+        painted = from_unit_float(out[0, :paint_h, :paint_w])
+        return resize(painted, width, height), (paint_w, paint_h)
 
 
-def photo_pixels(content: bytes | np.ndarray, max_side: int) -> np.ndarray:
-    """RGB pixels of a photo (file bytes or an RGB frame), scaled down to ``max_side``."""
+def photo_pixels(content: bytes | np.ndarray, max_side: int | None) -> np.ndarray:
+    """RGB pixels of a photo (file bytes or an RGB frame), scaled down to ``max_side`` (None:
+    kept at its own size)."""
     if isinstance(content, bytes | bytearray):
-        return fit_within(decode_image(content), max_side)
-    if content.ndim != 3 or content.shape[2] != 3 or content.dtype != np.uint8:
+        content = decode_image(content)
+    elif content.ndim != 3 or content.shape[2] != 3 or content.dtype != np.uint8:
         raise InputError(f"The frame has shape {content.shape} and type {content.dtype}; pass height × width × 3 uint8 RGB pixels.")
-    return fit_within(content, max_side)
+    return content if max_side is None else fit_within(content, max_side)
+
+
+def _round_up(side: int) -> int:
+    return -(-side // SIZE_MULTIPLE) * SIZE_MULTIPLE
 
 
 @contextmanager

@@ -1,0 +1,32 @@
+"""Inference backends behind one small interface: load a model file, then run it at any shape.
+
+``litert`` (``ai_edge_litert``, XNNPACK) and ``openvino`` (which reads the same .tflite files)
+implement ``Engine``; ``make_engine`` picks one by name. Each keeps its own copy of a model per
+input shape (see ``base.ShapeCache``) built from a graph whose fixed resize sizes are rewritten
+(``resize.py``), and never runs one interpreter or infer request from two callers at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import InputError
+from .base import Engine, Model, TensorInfo
+from .litert import LiteRTEngine
+from .openvino import OpenVINOEngine
+
+ENGINES: dict[str, type] = {"openvino": OpenVINOEngine, "litert": LiteRTEngine}
+ENGINE_TITLES = {"openvino": "OpenVINO", "litert": "LiteRT"}
+
+__all__ = ["ENGINES", "ENGINE_TITLES", "Engine", "LiteRTEngine", "Model", "OpenVINOEngine", "TensorInfo", "check_engine", "make_engine"]
+
+
+def check_engine(name: str) -> str:
+    """``name`` if it is a known engine, else one clear sentence."""
+    if name not in ENGINES:
+        raise InputError(f"{name!r} is not a known inference engine; use one of: {', '.join(ENGINES)} (STYLIZE_ENGINE or --engine).")
+    return name
+
+
+def make_engine(name: str, threads: int, cache_dir: Path | None = None) -> Engine:
+    return ENGINES[check_engine(name)](threads=threads, cache_dir=cache_dir)

@@ -1,0 +1,126 @@
+"""The interface every inference backend implements, and the parts they share.
+
+A ``Model`` is loaded once and run many times. Its ``run`` takes the inputs at the shapes the
+caller has: when those differ from the file's own (a transfer network asked to paint 1024×768
+instead of 384×384), the backend builds the model for that shape once — with its fixed resize
+sizes rewritten, see ``resize.py`` — and keeps the last few shapes in an LRU, so a webcam's fixed
+frame size never rebuilds. Every model serialises its own runs: no interpreter or infer request is
+ever run by two callers at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Generic, Protocol, TypeVar
+
+import numpy as np
+
+SHAPES_KEPT = 4  # builds kept per model: the native shape, a webcam frame, a photo or two…
+PIXELS_KEPT = 4_500_000  # …while their image inputs add up to at most this (each costs its activations' memory)
+
+Shapes = tuple[tuple[int, ...], ...]  # the input shapes of one run, in input order
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    shape: tuple[int, ...]
+
+
+class Model(Protocol):
+    path: Path
+    engine: str
+    inputs: tuple[TensorInfo, ...]
+    runs: int
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        """Run once on ``feeds`` (input name → array, at any shape the model can take); returns
+        the outputs in model order."""
+        ...
+
+    def prepare_shape(self, shapes: Mapping[str, tuple[int, ...]]) -> float:
+        """Build the model for these input shapes now (not at the first run); returns the
+        milliseconds it took (0 when it was already built)."""
+        ...
+
+
+class Engine(Protocol):
+    name: str
+    threads: int
+
+    def load(self, path: Path) -> Model: ...
+
+
+T = TypeVar("T")
+
+
+class ShapeCache(Generic[T]):
+    """The last ``size`` builds of a model, one per input shape; building is serialised per key
+    and never holds up runs of other shapes."""
+
+    def __init__(self, build: Callable[[Shapes], T], size: int = SHAPES_KEPT):
+        self._build, self._size = build, size
+        self._items: OrderedDict[Shapes, T] = OrderedDict()
+        self._lock = threading.Lock()
+        self._building: dict[Shapes, threading.Lock] = {}
+        self.builds = 0
+
+    def seed(self, shapes: Shapes, item: T) -> None:
+        """Keep an item built elsewhere (the file's own shape, built while loading)."""
+        with self._lock:
+            self._items[shapes] = item
+
+    def get(self, shapes: Shapes) -> tuple[T, float]:
+        """The build for ``shapes``, and the milliseconds this call spent building it (0 when it
+        was there already)."""
+        with self._lock:
+            if shapes in self._items:
+                self._items.move_to_end(shapes)
+                return self._items[shapes], 0.0
+            key_lock = self._building.setdefault(shapes, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if shapes in self._items:
+                    return self._items[shapes], 0.0
+            started = time.perf_counter()
+            item = self._build(shapes)
+            elapsed = (time.perf_counter() - started) * 1000.0
+            with self._lock:
+                self._items[shapes] = item
+                self.builds += 1
+                while len(self._items) > 1 and (len(self._items) > self._size or sum(map(_pixels, self._items)) > PIXELS_KEPT):
+                    self._items.popitem(last=False)
+                self._building.pop(shapes, None)
+            return item, elapsed
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
+def _pixels(shapes: Shapes) -> int:
+    return max((s[1] * s[2] for s in shapes if len(s) == 4), default=0)
+
+
+def feed_shapes(inputs: tuple[TensorInfo, ...], shapes: Mapping[str, tuple[int, ...]]) -> Shapes:
+    """The input shapes of a run, in the model's input order."""
+    return tuple(tuple(int(v) for v in shapes[t.name]) for t in inputs)
+
+
+def spatial_scale(inputs: tuple[TensorInfo, ...], shapes: Shapes) -> tuple[Fraction, Fraction]:
+    """How much larger (height, width) the image input of ``shapes`` is than the file's own: the
+    factor by which every fixed resize size in the graph must change."""
+    scales = {
+        (Fraction(new[1], info.shape[1]), Fraction(new[2], info.shape[2]))
+        for info, new in zip(inputs, shapes, strict=True)
+        if len(info.shape) == 4 and tuple(new[1:3]) != info.shape[1:3]
+    }
+    if len(scales) > 1:
+        raise ValueError("inputs resized by different factors")
+    return scales.pop() if scales else (Fraction(1), Fraction(1))
