@@ -1,4 +1,5 @@
-"""python -m stylize: fetch the models, list the styles, paint a photo, compare variants, publish.
+"""python -m stylize: fetch the models, list the styles, paint a photo, compare variants, benchmark
+the runtimes, publish.
 
 A user's mistake ends with one line on stderr and exit status 2; only a bug shows a traceback.
 """
@@ -14,10 +15,12 @@ from pathlib import Path
 
 from PIL import Image
 
-from .compare import compare_variants
+from .bench import run_bench
+from .compare import REFERENCE, compare_variants
 from .config import Settings
+from .engine import ENGINES
 from .errors import InputError, StylizeError
-from .pipeline import MASK_MODES, STAGES, StylizeOptions, Stylizer
+from .pipeline import MASK_MODES, STAGES, StylizeOptions, Stylizer, photo_pixels
 from .publish import Publisher
 from .store import ProgressTotal
 from .styles import Style
@@ -42,7 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--segmenter", default="deeplabv3", help="segmentation model: deeplabv3, deeplabv3-gpu or segm-lite")
     run.add_argument("--mask", default="background", choices=MASK_MODES, help="what to paint (default background)")
     run.add_argument("--strength", type=float, default=1.0, help="style strength from 0 to 1 (default 1)")
-    run.add_argument("--max-side", type=int, default=1024, help="longest side of the result in pixels (default 1024)")
+    run.add_argument("--max-side", type=_side, default=1024, help="longest side of the result in pixels, or 'full' for the photo's own size (default 1024)")
+    run.add_argument("--paint-side", type=_side, default=None, help="stroke size: the longest side the network paints at, then scaled to the result; smaller is coarser (default: the result's size)")
+    run.add_argument("--engine", default=None, help="inference runtime: openvino or litert (default: STYLIZE_ENGINE, else openvino)")
+    run.add_argument("--letterbox", action="store_true", help="paint a 384×384 square with the photo letterboxed into it, then scale it back (the networks' own size; coarse)")
     run.add_argument("-o", "--output", type=Path, required=True, help="where to write the result (PNG or JPEG)")
 
     publish = commands.add_parser("publish", help="upload the manifest's files and the gallery's style vectors to S3")
@@ -54,8 +60,24 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--style", default="style19", help="gallery style (default style19)")
     compare.add_argument("--mask", default="background", choices=MASK_MODES)
     compare.add_argument("--runs", type=int, default=10, help="runs per variant (default 10)")
+    compare.add_argument("--max-side", type=_side, default=1024, help="longest side of the result (default 1024; 'full' for the photo's own)")
+    compare.add_argument("--engine", action="append", choices=list(ENGINES), help="runtime to include (repeat for several; default all)")
     compare.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+
+    bench = commands.add_parser("bench", help="every model on every runtime, interleaved, plus webcam, 1024-px and 12 MP end-to-end figures")
+    bench.add_argument("--runs", type=int, default=20, help="timed runs per model and runtime (default 20)")
+    bench.add_argument("--frames", type=int, default=60, help="webcam frames timed (default 60)")
+    bench.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     return parser
+
+
+def _side(text: str) -> int | None:
+    if text.strip().lower() in ("full", "none", "0"):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of pixels or 'full'") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,18 +113,26 @@ def cmd_run(stylizer: Stylizer, args: argparse.Namespace) -> int:
     content = _read(args.content, "photo")
     style_path = Path(args.style)
     style = Style.from_bytes(_read(style_path, "style image"), name=style_path.stem, title=style_path.name) if style_path.is_file() else args.style
-    options = StylizeOptions(args.transfer, args.segmenter, args.mask, args.strength, args.max_side).validated()
+    options = StylizeOptions(
+        args.transfer, args.segmenter, args.mask, args.strength, args.max_side, args.paint_side, engine=args.engine, letterbox=args.letterbox
+    ).validated()
+    _check_writable(args.output)
     started = time.perf_counter()
-    stylizer.load_for(options)
+    rgb = photo_pixels(content, options.max_side)
+    decode_ms = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    stylizer.warm_up(rgb.shape[1], rgb.shape[0], options)
     load_ms = (time.perf_counter() - started) * 1000
-    result = stylizer.stylize(content, style, options)
+    result = stylizer.stylize(rgb, style, options)
+    result.timings_ms["decode"] += decode_ms
     try:
         Image.fromarray(result.image).save(args.output)
     except (OSError, ValueError) as exc:
         raise InputError(f"The result could not be written to {args.output} ({exc}); give a writable path ending in .png or .jpg.") from None
     height, width = result.image.shape[:2]
-    print(f"{args.output}: {width}×{height}, style {result.style}, transfer {options.transfer}, mask {options.mask}")
-    print(f"load {load_ms:.1f} ms (once per process), then  " + "  ".join(f"{stage} {result.timings_ms[stage]:.1f} ms" for stage in STAGES) + f"  total {result.total_ms:.1f} ms")
+    paint_w, paint_h = result.paint_size
+    print(f"{args.output}: {width}×{height} (painted at {paint_w}×{paint_h}), style {result.style}, transfer {options.transfer} on {result.engine}, mask {options.mask}")
+    print(f"load {load_ms:.1f} ms (once per process and paint size), then  " + "  ".join(f"{stage} {result.timings_ms[stage]:.1f} ms" for stage in STAGES) + f"  total {result.total_ms:.1f} ms")
     return 0
 
 
@@ -113,18 +143,47 @@ def cmd_publish(stylizer: Stylizer, args: argparse.Namespace) -> int:
 
 
 def cmd_compare(stylizer: Stylizer, args: argparse.Namespace) -> int:
-    comparison = compare_variants(stylizer, _read(args.content, "photo"), args.style, StylizeOptions(mask=args.mask), runs=args.runs)
+    options = StylizeOptions(mask=args.mask, max_side=args.max_side)
+    comparison = compare_variants(stylizer, _read(args.content, "photo"), args.style, options, runs=args.runs, engines=args.engine)
     rows = comparison.rows()
-    print(f"{'variant':<24}{'precision':>10}{'size MB':>9}{'runs':>6}{'median ms':>11}{'total ms':>10}{'PSNR dB':>9}")
+    print(f"{'variant':<32}{'precision':>10}{'size MB':>9}{'load ms':>9}{'median ms':>11}{'total ms':>10}{'PSNR dB':>9}{'peak MB':>9}")
     for row in rows:
         fidelity = "ref" if row["reference"] else "∞" if row["psnr_db"] is None else f"{row['psnr_db']:.2f}"
-        print(f"{row['variant']:<24}{row['precision']:>10}{row['size_mb']:>9.3f}{row['runs']:>6}{row['median_ms']:>11.1f}{row['median_total_ms']:>10.1f}{fidelity:>9}")
+        peak = "" if row["peak_rss_mb"] is None else f"{row['peak_rss_mb']:.0f}"
+        print(
+            f"{row['variant']:<32}{row['precision']:>10}{row['size_mb']:>9.3f}{row['load_ms']:>9.0f}{row['median_ms']:>11.1f}"
+            f"{row['median_total_ms']:>10.1f}{fidelity:>9}{peak:>9}"
+        )
+    print(f"{comparison.runs} interleaved runs each after one warm-up; PSNR against {REFERENCE['transfer']} transfer + {REFERENCE['segment']} on {REFERENCE['engine']}.")
     if args.json:
-        args.json.write_text(json.dumps({"photo": str(args.content), "style": args.style, "mask": args.mask, "variants": rows}, indent=2))
+        _write_json(args.json, {"photo": str(args.content), "style": args.style, "mask": args.mask, "variants": rows})
     return 0
 
 
-COMMANDS = {"fetch": cmd_fetch, "styles": cmd_styles, "run": cmd_run, "publish": cmd_publish, "compare": cmd_compare}
+def cmd_bench(stylizer: Stylizer, args: argparse.Namespace) -> int:
+    if args.json:
+        _check_writable(args.json)
+    report = run_bench(stylizer, runs=max(1, args.runs), frames=max(1, args.frames))
+    if args.json:
+        _write_json(args.json, report.as_json())
+    return 0
+
+
+COMMANDS = {"fetch": cmd_fetch, "styles": cmd_styles, "run": cmd_run, "publish": cmd_publish, "compare": cmd_compare, "bench": cmd_bench}
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse an output path that cannot be written before any work is done."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir() or not folder.is_dir():
+        raise InputError(f"The output {path} cannot be written (its folder does not exist, or it is a folder); give a file path in an existing folder.")
+
+
+def _write_json(path: Path, body: dict) -> None:
+    try:
+        path.write_text(json.dumps(body, indent=2))
+    except OSError as exc:
+        raise InputError(f"The figures could not be written to {path} ({exc.strerror}); give a writable path.") from None
 
 
 def _read(path: Path, what: str) -> bytes:

@@ -1,25 +1,36 @@
-"""Model variants side by side: file size, median latency over N runs, and fidelity (PSNR) to the
-float reference, all measured on the machine that runs it.
+"""Model variants side by side: runtime × model file, each with its file size, load time, median
+latency, peak memory and fidelity (PSNR) to the float reference — all measured on the machine
+that runs it.
 
-The float reference is the float16 transfer model with the float32 DeepLabV3 segmenter: XNNPACK
-computes float16-weight models in float32, so this is as close to the original float network as
-the store holds. Each variant differs from the reference in one part only: transfer variants run
-with the reference segmenter, segmenters with the reference transfer model, so a PSNR figure
-speaks of that one model.
+The float reference is the float16 transfer model with the float32 DeepLabV3 segmenter, on LiteRT:
+XNNPACK computes float16-weight models in float32, so this is as close to the original float
+network as the store holds. A transfer variant runs with the reference segmenter, a segmenter
+with the reference transfer model, each on its own runtime, so a PSNR figure speaks of that one
+model on that one runtime (the two runtimes' float models agree to about 50 dB, far above any
+variant's difference).
+
+Runs are interleaved (A, B, C, A, B, C …) after one warm-up run of each, so a noisy neighbour on
+a shared machine slows every variant alike; the peak memory is that of the warm-up run.
 """
 
 from __future__ import annotations
 
 import statistics
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .engine import ENGINE_TITLES, ENGINES
 from .imaging import psnr
+from .memory import peak_rss_mb, reset_peak
 from .pipeline import Result, StylizeOptions, Stylizer, photo_pixels
 from .styles import Style
 
-REFERENCE = {"transfer": "fp16", "segment": "deeplabv3"}
+REFERENCE = {"transfer": "fp16", "segment": "deeplabv3", "engine": "litert"}
+
+Progress = Callable[[int, int, str], None]  # (runs done, runs in all, what runs now)
 
 
 @dataclass(frozen=True)
@@ -28,27 +39,35 @@ class VariantReport:
     name: str
     title: str
     precision: str
+    engine: str
     file_bytes: int
     runs: int
+    load_ms: float  # reading and compiling the file at its own size, once per process
     median_ms: float  # of the stage it changes
     median_total_ms: float
     psnr_db: float  # against the float reference; inf where identical to it
+    peak_rss_mb: float | None  # the process's peak while this variant ran
     is_reference: bool
     image: np.ndarray
 
     @property
     def label(self) -> str:
-        return f"{self.kind} {self.name}"
+        return f"{self.kind} {self.name} · {ENGINE_TITLES[self.engine]}"
 
     def as_row(self) -> dict:
         return {
             "variant": self.label,
+            "kind": self.kind,
+            "model": self.name,
+            "runtime": self.engine,
             "precision": self.precision,
             "size_mb": round(self.file_bytes / 1e6, 3),
             "runs": self.runs,
+            "load_ms": round(self.load_ms, 1),
             "median_ms": round(self.median_ms, 1),
             "median_total_ms": round(self.median_total_ms, 1),
             "psnr_db": None if np.isinf(self.psnr_db) else round(self.psnr_db, 2),
+            "peak_rss_mb": None if self.peak_rss_mb is None else round(self.peak_rss_mb),
             "reference": self.is_reference,
         }
 
@@ -63,39 +82,83 @@ class Comparison:
         return [r.as_row() for r in self.reports]
 
 
-def compare_variants(stylizer: Stylizer, content: bytes | np.ndarray, style: str | Style, options: StylizeOptions, runs: int = 5) -> Comparison:
-    """Run every transfer variant (and every segmenter, when a mask is on) ``runs`` times."""
+def compare_variants(
+    stylizer: Stylizer,
+    content: bytes | np.ndarray,
+    style: str | Style,
+    options: StylizeOptions,
+    runs: int = 5,
+    engines: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> Comparison:
+    """Run every transfer variant (and every segmenter, when a mask is on) on every engine
+    ``runs`` times, interleaved, after one warm-up run each."""
     runs = max(1, int(runs))
+    engines = tuple(engines or ENGINES)
     options = options.validated()
     rgb = photo_pixels(content, options.max_side)
     style = stylizer.style(style) if isinstance(style, str) else style
-    reference_options = replace(options, transfer=REFERENCE["transfer"], segmenter=REFERENCE["segment"])
+    reference_options = replace(options, transfer=REFERENCE["transfer"], segmenter=REFERENCE["segment"], engine=REFERENCE["engine"])
 
-    candidates = [("transfer", replace(reference_options, transfer=a.name), a) for a in stylizer.assets("transfer")]
-    if options.mask != "full":
-        candidates += [("segment", replace(reference_options, segmenter=a.name), a) for a in stylizer.assets("segment")]
-    # the reference is itself a candidate (twice, with a mask): each distinct setting runs once
-    measured: dict[StylizeOptions, list[Result]] = {}
-    for _, variant_options, _ in candidates:
-        if variant_options not in measured:
-            measured[variant_options] = [stylizer.stylize(rgb, style, variant_options) for _ in range(runs)]
-    reference = measured[reference_options][-1].image
+    candidates = []
+    for engine in engines:
+        base = replace(reference_options, engine=engine)
+        candidates += [("transfer", replace(base, transfer=a.name), a) for a in stylizer.assets("transfer")]
+        if options.mask != "full":
+            candidates += [("segment", replace(base, segmenter=a.name), a) for a in stylizer.assets("segment")]
+    # the reference setting is itself a candidate (twice, with a mask): each distinct setting runs once per round
+    settings = list(dict.fromkeys([reference_options] + [c[1] for c in candidates]))
+    total = len(settings) * (runs + 1)
+    done = 0
+
+    def step(what: str) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total, what)
+
+    load_ms: dict[StylizeOptions, float] = {}
+    peak: dict[StylizeOptions, float | None] = {}
+    results: dict[StylizeOptions, list[Result]] = {s: [] for s in settings}
+    for setting in settings:  # warm-up: load, compile this size, measure memory
+        started = time.perf_counter()
+        stylizer.load_for(setting)
+        load_ms[setting] = (time.perf_counter() - started) * 1000.0
+        peak[setting] = peak_rss_mb() if reset_peak() else None
+        stylizer.stylize(rgb, style, setting)
+        if peak[setting] is not None:
+            peak[setting] = peak_rss_mb()
+        step(_describe(setting))
+    for _ in range(runs):
+        for setting in settings:
+            results[setting].append(stylizer.stylize(rgb, style, setting))
+            step(_describe(setting))
+
+    reference = results[reference_options][-1].image
     reports = []
-    for kind, variant_options, asset in candidates:
-        results = measured[variant_options]
+    for kind, setting, asset in candidates:
+        measured = results[setting]
         reports.append(
             VariantReport(
                 kind=kind,
                 name=asset.name,
                 title=asset.title,
                 precision=asset.precision,
+                engine=setting.engine,
                 file_bytes=asset.bytes,
                 runs=runs,
-                median_ms=statistics.median(r.timings_ms[kind] for r in results),
-                median_total_ms=statistics.median(r.total_ms for r in results),
-                psnr_db=psnr(results[-1].image, reference),
-                is_reference=REFERENCE[kind] == asset.name,
-                image=results[-1].image,
+                load_ms=stylizer.load_ms.get((setting.engine, asset.key), load_ms[setting]),
+                median_ms=statistics.median(r.timings_ms[kind] for r in measured),
+                median_total_ms=statistics.median(r.total_ms for r in measured),
+                psnr_db=psnr(measured[-1].image, reference),
+                peak_rss_mb=peak[setting],
+                is_reference=setting == reference_options,
+                image=measured[-1].image,
             )
         )
     return Comparison(tuple(reports), reference_options, runs)
+
+
+def _describe(setting: StylizeOptions) -> str:
+    segmenter = f", {setting.segmenter}" if setting.mask != "full" else ""
+    return f"{setting.transfer}{segmenter} on {ENGINE_TITLES[setting.engine]}"

@@ -108,6 +108,7 @@ class Stylizer:
         self.engines: dict[str, Engine] = {engine.name: engine}
         self.fetch_workers = fetch_workers
         self._models: dict[tuple[str, str], Model] = {}
+        self.load_ms: dict[tuple[str, str], float] = {}  # (engine, asset key) → reading and compiling it
         self._styles: dict[str, Style] = {}
         self._lock = threading.RLock()
         self._vectors: StyleVectors | None = None
@@ -216,7 +217,10 @@ class Stylizer:
         key = (backend.name, asset.key)
         with self._lock:
             if key not in self._models:
-                self._models[key] = backend.load(self.store.fetch(asset))
+                path = self.store.fetch(asset)
+                started = time.perf_counter()
+                self._models[key] = backend.load(path)
+                self.load_ms[key] = (time.perf_counter() - started) * 1000.0
             return self._models[key]
 
     @property

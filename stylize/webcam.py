@@ -23,6 +23,7 @@ from .pipeline import StylizeOptions, Stylizer
 from .styles import Style
 
 WINDOW_SECONDS = 3.0
+WEBCAM_OPTIONS = StylizeOptions(max_side=384)  # a frame is painted at 384 on its long side; the browser scales it
 
 
 @dataclass(frozen=True)

@@ -14,30 +14,40 @@ from stylize.imaging import decode_image, psnr
 from stylize.webcam import LiveStylizer
 
 
-def test_compare_measures_every_variant(stylizer, photo_bytes, manifest):
+def test_compare_measures_every_variant_on_every_runtime(stylizer, photo_bytes, manifest):
     photo = photo_bytes("boy.jpg")
-    comparison = compare_variants(stylizer, photo, "style19", StylizeOptions(mask="background", transfer="int8"), runs=3)
-    labels = [r.label for r in comparison.reports]
-    assert labels == ["transfer int8", "transfer fp16", "transfer dynamic", "segment deeplabv3", "segment deeplabv3-gpu", "segment segm-lite"]
+    seen = []
+    comparison = compare_variants(
+        stylizer, photo, "style19", StylizeOptions(mask="background", transfer="int8"), runs=2, progress=lambda done, total, what: seen.append((done, total))
+    )
+    models = ["transfer int8", "transfer fp16", "transfer dynamic", "segment deeplabv3", "segment deeplabv3-gpu", "segment segm-lite"]
+    assert [r.label for r in comparison.reports] == [f"{m} · {e}" for e in ("OpenVINO", "LiteRT") for m in models]
     by_label = {r.label: r for r in comparison.reports}
     for report in comparison.reports:
         asset = manifest.get(report.kind, report.name)
         assert report.file_bytes == asset.bytes == (stylizer.store.cached_path(asset)).stat().st_size
-        assert report.runs == 3 and report.median_ms > 0 and report.median_total_ms >= report.median_ms
+        assert report.runs == 2 and report.median_ms > 0 and report.median_total_ms >= report.median_ms
+        assert report.load_ms > 0 and report.peak_rss_mb > 100
         assert report.image.shape == decode_image(photo).shape
     # the reference against itself is exact; the others are measured against it
-    assert math.isinf(by_label["transfer fp16"].psnr_db) and math.isinf(by_label["segment deeplabv3"].psnr_db)
-    assert [r.is_reference for r in comparison.reports] == [False, True, False, True, False, False]
-    assert 25 <= by_label["transfer int8"].psnr_db < 60
-    assert by_label["transfer dynamic"].psnr_db < 60
-    assert psnr(by_label["transfer int8"].image, by_label["transfer fp16"].image) == by_label["transfer int8"].psnr_db
+    assert math.isinf(by_label["transfer fp16 · LiteRT"].psnr_db) and math.isinf(by_label["segment deeplabv3 · LiteRT"].psnr_db)
+    assert [r.label for r in comparison.reports if r.is_reference] == ["transfer fp16 · LiteRT", "segment deeplabv3 · LiteRT"]
+    for engine in ("OpenVINO", "LiteRT"):
+        assert 22 <= by_label[f"transfer int8 · {engine}"].psnr_db < 40
+        assert by_label[f"transfer dynamic · {engine}"].psnr_db < 60
+    assert 40 < by_label["transfer fp16 · OpenVINO"].psnr_db < float("inf"), "the other runtime's float model is close, not identical"
+    assert psnr(by_label["transfer int8 · LiteRT"].image, by_label["transfer fp16 · LiteRT"].image) == by_label["transfer int8 · LiteRT"].psnr_db
+    # progress counts every run: 5 distinct settings per runtime (fp16 + deeplabv3 is both a transfer and a segment candidate), warm-up + 2 runs each
+    assert seen[-1] == (30, 30) and [d for d, _ in seen] == list(range(1, 31))
     rows = comparison.rows()
-    assert rows[1]["psnr_db"] is None and rows[0]["size_mb"] == round(by_label["transfer int8"].file_bytes / 1e6, 3)
+    reference_row = next(r for r in rows if r["variant"] == "transfer fp16 · LiteRT")
+    assert reference_row["psnr_db"] is None and rows[0]["size_mb"] == round(by_label["transfer int8 · OpenVINO"].file_bytes / 1e6, 3)
+    assert {r["runtime"] for r in rows} == {"openvino", "litert"}
 
 
 def test_compare_full_mask_skips_segmenters(stylizer, photo_bytes):
-    comparison = compare_variants(stylizer, photo_bytes("boy.jpg"), "style3", StylizeOptions(mask="full"), runs=1)
-    assert [r.kind for r in comparison.reports] == ["transfer"] * 3
+    comparison = compare_variants(stylizer, photo_bytes("boy.jpg"), "style3", StylizeOptions(mask="full"), runs=1, engines=["openvino"])
+    assert [r.kind for r in comparison.reports] == ["transfer"] * 3 and {r.engine for r in comparison.reports} == {"openvino"}
 
 
 def frame(rgb: np.ndarray) -> av.VideoFrame:

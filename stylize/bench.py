@@ -1,0 +1,168 @@
+"""``python -m stylize bench``: every model on every runtime, and three end-to-end figures.
+
+1. Each model file on each engine at its own input size, 2 threads (``STYLIZE_THREADS``): one
+   warm-up run, then runs interleaved across engines (A, B, A, B …); medians and the ratio of each
+   engine's median to LiteRT's. Loading (read + compile) is timed once per model.
+2. End to end on the default engine, after a warm-up: a 640×480 webcam frame in background mode
+   at 384 on the long side (frames per second), a photo at 1024 on the long side (ms), and a
+   4000×3000 photo at full resolution (seconds; the process's peak memory during it).
+3. Memory with every model loaded, per engine, each in a fresh process.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .engine import ENGINES
+from .imaging import decode_image, jpeg_bytes, resize
+from .memory import peak_rss_mb, reset_peak, rss_mb
+from .pipeline import StylizeOptions, Stylizer
+from .webcam import WEBCAM_OPTIONS
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class ModelFigure:
+    name: str
+    role: str
+    runtime: str
+    load_ms: float
+    median_ms: float
+    ratio_vs_litert: float | None = None
+
+
+@dataclass
+class BenchReport:
+    runtimes: list[str]
+    threads: int
+    default_engine: str
+    models: list[ModelFigure] = field(default_factory=list)
+    webcam_fps: float = 0.0
+    webcam_frame_ms: float = 0.0
+    photo_1024_ms: float = 0.0
+    photo_12mp_s: float = 0.0
+    photo_12mp_paint: str = ""
+    peak_rss_mb: float | None = None
+    rss_all_loaded_mb: dict[str, float | None] = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        body = {k: v for k, v in self.__dict__.items() if k != "models"}
+        body["models"] = [m.__dict__ for m in self.models]
+        return body
+
+
+def _inputs(model, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    return {t.name: rng.random(t.shape, dtype=np.float32) for t in model.inputs}
+
+
+def bench_models(stylizer: Stylizer, runtimes: list[str], runs: int, say: Say) -> list[ModelFigure]:
+    rng = np.random.default_rng(0)
+    assets = [stylizer.manifest.predict, *stylizer.assets("transfer"), *stylizer.assets("segment")]
+    loaded, figures, times = {}, {}, {}
+    for asset in assets:
+        for runtime in runtimes:
+            model = stylizer.model(asset, runtime)
+            feeds = _inputs(model, rng)
+            model.run(feeds)  # warm-up
+            loaded[(asset.name, runtime)] = (model, feeds)
+            times[(asset.name, runtime)] = []
+    for _ in range(runs):
+        for key, (model, feeds) in loaded.items():
+            started = time.perf_counter()
+            model.run(feeds)
+            times[key].append((time.perf_counter() - started) * 1000.0)
+    for asset in assets:
+        for runtime in runtimes:
+            figures[(asset.name, runtime)] = ModelFigure(
+                asset.name, asset.role, runtime, stylizer.load_ms[(runtime, asset.key)], statistics.median(times[(asset.name, runtime)])
+            )
+        if "litert" in runtimes:
+            base = figures[(asset.name, "litert")].median_ms
+            for runtime in runtimes:
+                figures[(asset.name, runtime)].ratio_vs_litert = round(base / figures[(asset.name, runtime)].median_ms, 2)
+    say(f"{'model':<16}{'role':<10}{'runtime':<10}{'load ms':>9}{'median ms':>11}{'× vs LiteRT':>13}")
+    for f in figures.values():
+        ratio = "" if f.ratio_vs_litert is None else f"{f.ratio_vs_litert:.2f}×"
+        say(f"{f.name:<16}{f.role:<10}{f.runtime:<10}{f.load_ms:>9.0f}{f.median_ms:>11.1f}{ratio:>13}")
+    return list(figures.values())
+
+
+def bench_end_to_end(stylizer: Stylizer, report: BenchReport, photo: np.ndarray, frames: int, say: Say) -> None:
+    style = "style19"
+    frame = resize(photo, 640, 480)
+    webcam = WEBCAM_OPTIONS
+    stylizer.warm_up(640, 480, webcam)
+    stylizer.stylize(frame, style, webcam)
+    started = time.perf_counter()
+    latencies = []
+    for _ in range(frames):
+        result = stylizer.stylize(frame, style, webcam)
+        latencies.append(result.total_ms)
+    report.webcam_fps = round(frames / (time.perf_counter() - started), 1)
+    report.webcam_frame_ms = round(statistics.median(latencies), 1)
+    say(f"webcam 640×480 → {result.image.shape[1]}×{result.image.shape[0]}, {webcam.mask}, {webcam.segmenter}, {webcam.transfer}: {report.webcam_fps} frames/s (median {report.webcam_frame_ms} ms a frame)")
+
+    photo_bytes = jpeg_bytes(resize(photo, 1536, 1024), quality=92)
+    options = StylizeOptions(max_side=1024)
+    stylizer.stylize(photo_bytes, style, options)
+    totals = [stylizer.stylize(photo_bytes, style, options).total_ms for _ in range(5)]
+    report.photo_1024_ms = round(statistics.median(totals), 1)
+    say(f"photo 1536×1024 JPEG → 1024×683, background, {options.transfer}: median {report.photo_1024_ms} ms end to end (decode included)")
+
+    big = jpeg_bytes(resize(photo, 4000, 3000), quality=92)
+    full = StylizeOptions(max_side=None)
+    measured = reset_peak()
+    stylizer.stylize(big, style, full)  # builds the paint size once
+    started = time.perf_counter()
+    result = stylizer.stylize(big, style, full)
+    report.photo_12mp_s = round(time.perf_counter() - started, 2)
+    report.peak_rss_mb = round(peak_rss_mb()) if measured else None
+    paint_w, paint_h = result.paint_size
+    report.photo_12mp_paint = f"{paint_w}×{paint_h}"
+    say(
+        f"photo 4000×3000 JPEG at full resolution → {result.image.shape[1]}×{result.image.shape[0]} (painted at {paint_w}×{paint_h}): "
+        f"{report.photo_12mp_s} s, peak RSS {report.peak_rss_mb} MB"
+    )
+
+
+RSS_CHILD = """
+import json, sys
+from stylize import Settings, Stylizer
+from stylize.memory import rss_mb
+settings = replace(Settings.from_env(), engine=sys.argv[1])
+s = Stylizer.from_settings(settings)
+for asset in (s.manifest.predict, *s.assets("transfer"), *s.assets("segment")):
+    s.model(asset)
+print(json.dumps(rss_mb()))
+"""
+
+
+def rss_all_loaded(runtime: str) -> float | None:
+    """RSS of a fresh process with all seven models loaded on ``runtime``."""
+    done = subprocess.run([sys.executable, "-c", RSS_CHILD, runtime], capture_output=True, text=True, timeout=300)
+    return round(json.loads(done.stdout.strip().splitlines()[-1])) if done.returncode == 0 and done.stdout.strip() else None
+
+
+def run_bench(stylizer: Stylizer, runs: int = 20, frames: int = 60, say: Say = print) -> BenchReport:
+    runtimes = list(ENGINES)
+    report = BenchReport(runtimes, stylizer.engine.threads, stylizer.engine.name)
+    stylizer.prepare()
+    say(f"runtimes {', '.join(runtimes)}; {report.threads} threads; default engine {report.default_engine}; RSS after prepare {rss_mb():.0f} MB")
+    report.models = bench_models(stylizer, runtimes, runs, say)
+    photo_asset = stylizer.manifest.get("photo", "boy")
+    photo = decode_image(stylizer.store.fetch(photo_asset).read_bytes())
+    bench_end_to_end(stylizer, report, photo, frames, say)
+    for runtime in runtimes:
+        report.rss_all_loaded_mb[runtime] = rss_all_loaded(runtime)
+    say("RSS with all 7 models loaded, fresh process: " + ", ".join(f"{k} {v} MB" for k, v in report.rss_all_loaded_mb.items()))
+    return report
+

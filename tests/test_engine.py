@@ -1,0 +1,175 @@
+"""Both runtimes on the real model files: the rewritten graphs, any size, agreement, safety."""
+
+from __future__ import annotations
+
+import io
+import threading
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stylize import InputError, Settings, StylizeOptions, Stylizer
+from stylize.engine import make_engine
+from stylize.engine.resize import TFLiteResizeSizes
+from stylize.imaging import decode_image, psnr
+from stylize.pipeline import MAX_PAINT_SIDE
+
+TRANSFERS = {
+    "int8": "magenta_arbitrary-image-stylization-v1-256_int8_transfer_1.tflite",
+    "fp16": "magenta_arbitrary-image-stylization-v1-256_fp16_transfer_1.tflite",
+    "dynamic": "style_transfer_quantized_dynamic.tflite",
+}
+
+
+@pytest.fixture(scope="module")
+def content(shared):
+    """boy.jpg at 384×384 in [0, 1], and a real style vector (Starry Night's, from the predict model)."""
+    rgb = decode_image((shared / "photos" / "boy.jpg").read_bytes())
+    square = np.asarray(Image.fromarray(rgb).resize((384, 384)), dtype=np.float32)[None] / 255.0
+    return square
+
+
+@pytest.fixture(scope="module")
+def vector(stylizer):
+    return stylizer.vectors.vector(stylizer.style("Starry Night"))
+
+
+def feeds(model, image, vector):
+    return {t.name: (image if t.shape[-1] == 3 else vector) for t in model.inputs}
+
+
+@pytest.mark.parametrize("variant", ["int8", "fp16"])
+def test_litert_rewrite_reproduces_the_original_at_384(shared, content, vector, variant):
+    from ai_edge_litert.interpreter import Interpreter
+
+    original = (shared / "models" / TRANSFERS[variant]).read_bytes()
+    sizes = TFLiteResizeSizes(original)
+    assert [(s.height, s.width) for s in sizes.sizes] == [(192, 192), (384, 384), (384, 384)]
+    # written for 768×1024, then rewritten back for 384×384: the very same bytes again
+    wide = sizes.scaled(Fraction(2), Fraction(8, 3))
+    assert wide != original
+    assert [(s.height, s.width) for s in TFLiteResizeSizes(wide).sizes] == [(384, 512), (768, 1024), (768, 1024)]
+    back = TFLiteResizeSizes(wide).scaled(Fraction(1, 2), Fraction(3, 8))
+    assert back == original
+
+    def run(data):
+        interpreter = Interpreter(model_content=data, num_threads=2)
+        interpreter.allocate_tensors()
+        for d in interpreter.get_input_details():
+            interpreter.set_tensor(d["index"], content if d["shape"][-1] == 3 else vector)
+        interpreter.invoke()
+        return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+    assert np.array_equal(run(original), run(back))
+
+
+@pytest.mark.parametrize("variant", ["int8", "fp16", "dynamic"])
+def test_openvino_rewrite_reproduces_the_original_at_384(shared, content, vector, variant):
+    import openvino as ov
+
+    path = shared / "models" / TRANSFERS[variant]
+    engine = make_engine("openvino", 2)
+    rewritten = engine.load(path)
+    untouched = ov.Core().compile_model(str(path), "CPU", engine.config)
+    expected = untouched({i: (content if i.get_partial_shape()[3].get_length() == 3 else vector) for i in untouched.inputs})[0]
+    assert np.array_equal(rewritten.run(feeds(rewritten, content, vector))[0], expected)
+
+
+@pytest.mark.parametrize("engine", ["openvino", "litert"])
+@pytest.mark.parametrize("size", [(517, 606), (606, 517), (640, 360), (97, 131)])
+def test_any_size_comes_out_exactly_that_size(stylizer, photo_bytes, engine, size):
+    width, height = size
+    source = Image.open(io.BytesIO(photo_bytes("yoga_balcony.jpg"))).convert("RGB").resize(size)
+    buffer = io.BytesIO()
+    source.save(buffer, format="PNG")
+    result = stylizer.stylize(buffer.getvalue(), "style7", StylizeOptions(mask="full", max_side=None, engine=engine))
+    assert result.image.shape == (height, width, 3)
+    assert result.paint_size == size, "painted at the photo's own size, not at 384×384"
+    assert result.engine == engine
+    assert psnr(result.image, np.asarray(source)) < 20, "and really painted"
+
+
+@pytest.mark.parametrize("variant", ["fp16", "dynamic"])
+@pytest.mark.parametrize("size", [(384, 384), (768, 1024)])
+def test_litert_and_openvino_agree(stylizer, content, vector, variant, size):
+    height, width = size
+    image = np.asarray(Image.fromarray((content[0] * 255).astype(np.uint8)).resize((width, height)), dtype=np.float32)[None] / 255.0
+    asset = stylizer.manifest.get("transfer", variant)
+    outputs = [stylizer.model(asset, engine).run(feeds(stylizer.model(asset, engine), image, vector))[0][0] for engine in ("litert", "openvino")]
+    assert outputs[0].shape == (height, width, 3)
+    as_uint8 = [np.clip(o * 255 + 0.5, 0, 255).astype(np.uint8) for o in outputs]
+    assert psnr(*as_uint8) >= (40 if variant == "fp16" else 33)
+
+
+def test_openvino_int8_is_as_faithful_as_litert_int8(stylizer, photo_bytes):
+    """The default engine must not lose fidelity: against the float reference, OpenVINO's int8
+    stays within 3 dB of LiteRT's int8 on every sample photo."""
+    for photo in ("boy.jpg", "man_in_suit.jpg", "yoga_balcony.jpg"):
+        data = photo_bytes(photo)
+        reference = stylizer.stylize(data, "style19", StylizeOptions(mask="full", transfer="fp16", engine="litert")).image
+        litert = psnr(stylizer.stylize(data, "style19", StylizeOptions(mask="full", engine="litert")).image, reference)
+        openvino = psnr(stylizer.stylize(data, "style19", StylizeOptions(mask="full", engine="openvino")).image, reference)
+        assert 18 < litert < 40 and openvino > litert - 3, (photo, litert, openvino)
+
+
+def test_unknown_engine_is_one_clear_sentence(shared, tmp_path, stylizer, photo_bytes):
+    with pytest.raises(InputError, match=r"^'tensorrt' is not a known inference engine; use one of: openvino, litert") as err:
+        stylizer.stylize(photo_bytes("boy.jpg"), "style1", StylizeOptions(engine="tensorrt"))
+    assert "\n" not in str(err.value)
+    with pytest.raises(InputError, match="not a known inference engine"):
+        Stylizer.from_settings(Settings(model_store=str(shared), cache_dir=tmp_path, engine="cuda"))
+
+
+def test_concurrent_callers_on_one_openvino_model_match_sequential(stylizer, content, vector):
+    model = stylizer.model(stylizer.manifest.get("transfer", "int8"), "openvino")
+    rng = np.random.default_rng(3)
+    images = [np.clip(content + rng.normal(0, 0.05, content.shape).astype(np.float32), 0, 1) for _ in range(6)]
+    expected = [model.run(feeds(model, image, vector))[0] for image in images]
+    got: list = [None] * len(images)
+
+    def work(i):
+        for _ in range(3):
+            got[i] = model.run(feeds(model, images[i], vector))[0]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(images))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(np.array_equal(a, b) for a, b in zip(expected, got, strict=True))
+
+
+@pytest.mark.parametrize("engine", ["openvino", "litert"])
+def test_a_webcam_frame_size_is_built_once(stylizer, photo_bytes, engine):
+    options = StylizeOptions(max_side=384, engine=engine)
+    stylizer.warm_up(640, 480, options)
+    model = stylizer.model(stylizer.manifest.get("transfer", options.transfer), engine)
+    builds = model._shapes.builds
+    frame = np.asarray(Image.open(io.BytesIO(photo_bytes("boy.jpg"))).convert("RGB").resize((640, 480)))
+    for _ in range(5):
+        result = stylizer.stylize(frame, "style3", options)
+    assert result.paint_size == (384, 288) and result.image.shape == (288, 384, 3)
+    assert model._shapes.builds == builds, "no frame rebuilt the model"
+
+
+def test_paint_side_sets_the_stroke_size(stylizer, photo_bytes):
+    photo = photo_bytes("boy.jpg")
+    fine = stylizer.stylize(photo, "style19", StylizeOptions(mask="full"))
+    coarse = stylizer.stylize(photo, "style19", StylizeOptions(mask="full", paint_side=256))
+    assert fine.paint_size == (640, 426) and coarse.paint_size == (256, 170)
+    assert coarse.image.shape == fine.image.shape == (426, 640, 3), "the result keeps its size either way"
+
+    def detail(rgb):  # mean gradient: finer strokes, more of it
+        grey = rgb.astype(float).mean(axis=2)
+        return np.abs(np.diff(grey, axis=0)).mean() + np.abs(np.diff(grey, axis=1)).mean()
+
+    assert detail(fine.image) > 1.3 * detail(coarse.image)
+    letterboxed = stylizer.stylize(photo, "style19", StylizeOptions(mask="full", letterbox=True))
+    assert letterboxed.paint_size == (384, 384) and letterboxed.image.shape == (426, 640, 3)
+
+
+def test_paint_size_is_capped_per_engine(stylizer):
+    for engine, cap in MAX_PAINT_SIDE.items():
+        assert stylizer.paint_size(4000, 3000, StylizeOptions(max_side=None, engine=engine)) == (cap, cap * 3 // 4)
