@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -12,13 +13,13 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from stylize import MASK_MODES, Result, Settings, Style, StylizeError, StylizeOptions, Stylizer
 from stylize.compare import REFERENCE, compare_variants
+from stylize.engine import ENGINE_TITLES
 from stylize.imaging import fit_within, jpeg_bytes
 from stylize.pipeline import STAGES
-from stylize.webcam import LiveStylizer
+from stylize.webcam import WEBCAM_OPTIONS, LiveStylizer
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp"]
 MASK_LABELS = {"full": "Whole picture", "background": "Background only (keep the person)", "foreground": "Person only"}
-WEBCAM_MAX_SIDE = 480
 SHOWN_WIDTH = 520  # pixels on screen for a photo; the download keeps the full size
 
 st.set_page_config(page_title="Background Stylizer", layout="wide")
@@ -84,7 +85,10 @@ def choose_options(stylizer: Stylizer) -> StylizeOptions:
     transfer = st.radio(
         "Transfer model", list(transfers), key="transfer", format_func=lambda n: f"{transfers[n].title.split('(')[-1].rstrip(')')} · {transfers[n].bytes / 1e6:.2f} MB"
     )
-    return StylizeOptions(transfer=transfer, segmenter=segmenter, mask=mask, strength=strength)
+    engines = list(ENGINE_TITLES)
+    st.session_state.setdefault("engine", stylizer.engine.name)
+    engine = st.radio("Runtime", engines, key="engine", horizontal=True, format_func=ENGINE_TITLES.get)
+    return StylizeOptions(transfer=transfer, segmenter=segmenter, mask=mask, strength=strength, engine=engine)
 
 
 def show_gallery(stylizer: Stylizer) -> None:
@@ -122,18 +126,20 @@ def show_result(result: Result, photo_name: str) -> None:
     left.image(result.original, caption=f"Original · {photo_name}", width=shown, output_format="JPEG")
     right.image(result.image, caption=f"{result.style} · {MASK_LABELS[result.options.mask].lower()} · {result.options.transfer}", width=shown, output_format="JPEG")
     height, width = result.image.shape[:2]
+    paint_w, paint_h = result.paint_size
     st.download_button("Download PNG", result.png, file_name="stylized.png", mime="image/png", key="download", on_click="ignore")
     st.caption(
-        f"{width}×{height} px · {result.style} · {MASK_LABELS[result.options.mask].lower()} · {result.options.transfer} · "
-        f"total {result.total_ms:.0f} ms · " + " · ".join(f"{s} {result.timings_ms[s]:.0f} ms" for s in STAGES)
+        f"{width}×{height} px · {result.style} · {MASK_LABELS[result.options.mask].lower()} · {result.options.transfer} on {ENGINE_TITLES[result.engine]}, "
+        f"painted at {paint_w}×{paint_h} · total {result.total_ms:.0f} ms · " + " · ".join(f"{s} {result.timings_ms[s]:.0f} ms" for s in STAGES)
     )
 
 
 def show_comparison(stylizer: Stylizer, result: Result, style: Style) -> None:
     st.subheader("Compare model variants")
     st.write(
-        f"Runs every transfer variant{' and every segmentation model' if result.options.mask != 'full' else ''} on this photo and style, "
-        f"on this machine. Fidelity is PSNR against the float reference ({REFERENCE['transfer']} transfer, {REFERENCE['segment']} segmentation)."
+        f"Runs every transfer variant{' and every segmentation model' if result.options.mask != 'full' else ''} on each runtime "
+        f"({', '.join(ENGINE_TITLES.values())}) on this photo and style, on this machine, interleaved. Fidelity is PSNR against the float reference "
+        f"({REFERENCE['transfer']} transfer, {REFERENCE['segment']} segmentation, on {ENGINE_TITLES[REFERENCE['engine']]})."
     )
     runs = st.number_input("Runs per variant", min_value=1, max_value=20, value=5, key="runs")
     if st.button("Compare variants", key="compare", type="primary"):
@@ -144,7 +150,7 @@ def show_comparison(stylizer: Stylizer, result: Result, style: Style) -> None:
         return
     table = pd.DataFrame(comparison.rows())
     numbers, chart = st.columns([3, 2])
-    numbers.dataframe(table, hide_index=True, width="stretch")
+    numbers.dataframe(table.drop(columns=["kind", "model", "runtime"]), hide_index=True, width="stretch")
     chart.scatter_chart(table, x="size_mb", y="median_ms", color="variant", x_label="model file size (MB)", y_label="median latency (ms)", height=260)
     columns = st.columns(len(comparison.reports))
     for column, report in zip(columns, comparison.reports, strict=True):
@@ -167,7 +173,7 @@ def photo_page(stylizer: Stylizer, style: Style, options: StylizeOptions) -> Non
 
 
 def webcam_page(stylizer: Stylizer, style: Style, options: StylizeOptions) -> None:
-    options = StylizeOptions(options.transfer, options.segmenter, options.mask, options.strength, max_side=WEBCAM_MAX_SIDE)
+    options = replace(options, max_side=WEBCAM_OPTIONS.max_side)
     live = st.session_state.get("live")
     if live is None:
         live = st.session_state["live"] = LiveStylizer(stylizer, style, options)
@@ -201,7 +207,7 @@ def live_figures(live: LiveStylizer) -> None:
 
 def main() -> None:
     st.title("Background Stylizer")
-    st.caption("Paint your photo — or only what's behind you — in the style of an artwork. Magenta arbitrary style transfer + person segmentation, on LiteRT.")
+    st.caption("Paint your photo — or only what's behind you — in the style of an artwork. Magenta arbitrary style transfer + person segmentation, on OpenVINO or LiteRT.")
     try:
         stylizer = shared_stylizer()
     except StylizeError as exc:

@@ -20,7 +20,7 @@ from .compare import REFERENCE, compare_variants
 from .config import Settings
 from .engine import ENGINES
 from .errors import InputError, StylizeError
-from .pipeline import MASK_MODES, STAGES, StylizeOptions, Stylizer, photo_pixels
+from .pipeline import MASK_MODES, PREDICT_ENGINE, STAGES, StylizeOptions, Stylizer, photo_pixels
 from .publish import Publisher
 from .store import ProgressTotal
 from .styles import Style
@@ -137,7 +137,7 @@ def cmd_run(stylizer: Stylizer, args: argparse.Namespace) -> int:
 
 
 def cmd_publish(stylizer: Stylizer, args: argparse.Namespace) -> int:
-    report = Publisher(stylizer.manifest, args.source, args.target, stylizer.engine, say=print).publish()
+    report = Publisher(stylizer.manifest, args.source, args.target, stylizer.engine_named(PREDICT_ENGINE), say=print).publish()
     print(report.summary())
     return 1 if report.refused else 0
 

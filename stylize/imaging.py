@@ -138,9 +138,10 @@ def feather(mask: np.ndarray, radius: float) -> np.ndarray:
 
 
 def composite(keep: np.ndarray, painted: np.ndarray, keep_weight: np.ndarray) -> np.ndarray:
-    """``keep`` where the weight is 1, ``painted`` where it is 0, blended in between."""
-    w = keep_weight[..., None].astype(np.float32)
-    return np.clip(keep * w + painted * (1.0 - w) + 0.5, 0, 255).astype(np.uint8)
+    """``keep`` where the weight is 1, ``painted`` where it is 0, blended in between (in 1/255
+    steps, by Pillow, so a 12-megapixel composite needs no float copies of the pictures)."""
+    mask = Image.fromarray(from_unit_float(keep_weight), mode="L")
+    return np.asarray(Image.composite(Image.fromarray(keep), Image.fromarray(painted), mask))
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

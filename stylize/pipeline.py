@@ -50,6 +50,11 @@ MASK_MODES = ("full", "background", "foreground")
 STAGES = ("decode", "segment", "predict", "transfer", "composite")
 MAX_PAINT_SIDE = {"openvino": 2048, "litert": 1024}  # LiteRT needs ~1.5 GB at 1024×768, OpenVINO ~0.7 GB at 2048×1536
 SIZE_MULTIPLE = 4  # the transfer networks halve the picture twice and double it back
+# Style vectors always come from LiteRT, whatever the request's engine: the predict network runs
+# once per style, LiteRT's integer kernels are the reference for its int8 file (OpenVINO emulates
+# them in float and lands up to 0.08 away per number), and so the vectors cached on disk and
+# published beside the models are the same for every engine.
+PREDICT_ENGINE = "litert"
 
 
 @dataclass(frozen=True)
@@ -228,7 +233,7 @@ class Stylizer:
         with self._lock:
             if self._vectors is None:
                 predict = self.manifest.predict
-                self._vectors = StyleVectors(self.model(predict), predict.sha256, self.store.cache_dir)
+                self._vectors = StyleVectors(self.model(predict, PREDICT_ENGINE), predict.sha256, self.store.cache_dir)
             return self._vectors
 
     def style(self, name: str) -> Style:

@@ -41,7 +41,8 @@ def result_caption(at: AppTest) -> str:
 
 def test_page_starts_with_a_painted_sample(page_env):
     at = open_page()
-    assert [r.label for r in at.radio] == ["Input", "Paint", "Transfer model"]
+    assert [r.label for r in at.radio] == ["Input", "Paint", "Transfer model", "Runtime"]
+    assert at.radio(key="engine").value == "openvino", "the faster runtime at equal fidelity is the default"
     assert len(at.radio(key="transfer").options) == 3
     assert len(at.selectbox(key="style").options) == 26
     assert len([b for b in at.button if b.key and b.key.startswith("use-")]) == 26
@@ -62,7 +63,7 @@ def test_upload_and_style_choice(page_env, photo_bytes):
     assert at.selectbox(key="style").value == "Blue Cosmos"
     at.radio(key="mask").set_value("full").run()
     at.radio(key="transfer").set_value("dynamic").run()
-    assert "· Blue Cosmos · whole picture · dynamic ·" in result_caption(at)
+    assert "· Blue Cosmos · whole picture · dynamic on OpenVINO, painted at 399×640 ·" in result_caption(at)
 
 
 def test_own_style_upload(page_env, shared):
@@ -94,12 +95,13 @@ def test_compare_variants_shows_measured_figures(page_env):
     at.button(key="compare").click().run()
     assert not at.exception
     table = at.dataframe[0].value
-    assert list(table["variant"]) == ["transfer int8", "transfer fp16", "transfer dynamic", "segment deeplabv3", "segment deeplabv3-gpu", "segment segm-lite"]
-    assert (table["runs"] == 2).all() and (table["median_ms"] > 0).all()
+    models = ["transfer int8", "transfer fp16", "transfer dynamic", "segment deeplabv3", "segment deeplabv3-gpu", "segment segm-lite"]
+    assert list(table["variant"]) == [f"{m} · {e}" for e in ("OpenVINO", "LiteRT") for m in models]
+    assert (table["runs"] == 2).all() and (table["median_ms"] > 0).all() and (table["load_ms"] > 0).all()
     assert table["size_mb"].tolist()[:3] == [0.284, 0.422, 0.244]
-    assert table["reference"].tolist() == [False, True, False, True, False, False]
+    assert table["reference"].tolist() == [False] * 6 + [False, True, False, True, False, False]
     assert table["psnr_db"][table["reference"]].isna().all(), "no PSNR of the reference against itself"
-    assert (table["psnr_db"][[0, 2, 5]] >= 20).all(), "int8, dynamic and segm_lite measured against it"
+    assert (table["psnr_db"][[0, 1, 2, 5, 6, 8, 11]] >= 20).all(), "every other variant is measured against it"
 
 
 def test_unreachable_store_is_one_clear_message(page_env, monkeypatch, tmp_path):

@@ -60,7 +60,8 @@ def test_mistakes_exit_nonzero_with_one_line(shared, tmp_path):
         (["run", str(ROOT / "pyproject.toml"), "--style", "style1", "-o", str(tmp_path / "x.png")], "not an image"),
         (["run", str(shared / "photos" / "boy.jpg"), "--style", "style1", "--transfer", "int4", "-o", str(tmp_path / "x.png")], "int8, fp16, dynamic"),
         (["run", str(shared / "photos" / "boy.jpg"), "--style", "style1"], "required"),
-        (["run", str(shared / "photos" / "boy.jpg"), "--style", "style1", "-o", str(tmp_path / "no" / "dir.png")], "could not be written"),
+        (["run", str(shared / "photos" / "boy.jpg"), "--style", "style1", "-o", str(tmp_path / "no" / "dir.png")], "cannot be written"),
+        (["run", str(shared / "photos" / "boy.jpg"), "--style", "style1", "--engine", "tpu", "-o", str(tmp_path / "x.png")], "not a known inference engine"),
     ]
     for args, message in cases:
         ran = run_cli(*args, env_extra=env, cache=tmp_path / "cache")

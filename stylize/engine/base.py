@@ -22,7 +22,8 @@ from typing import Generic, Protocol, TypeVar
 import numpy as np
 
 SHAPES_KEPT = 4  # builds kept per model: the native shape, a webcam frame, a photo or two…
-PIXELS_KEPT = 4_500_000  # …while their image inputs add up to at most this (each costs its activations' memory)
+PIXELS_KEPT = 3_000_000  # …while their image inputs add up to at most this (each holds its activations' memory);
+# a build larger than this on its own (a 12 MP photo painted at 2048×1536) serves its call and is dropped
 
 Shapes = tuple[tuple[int, ...], ...]  # the input shapes of one run, in input order
 
@@ -92,11 +93,12 @@ class ShapeCache(Generic[T]):
             item = self._build(shapes)
             elapsed = (time.perf_counter() - started) * 1000.0
             with self._lock:
-                self._items[shapes] = item
                 self.builds += 1
-                while len(self._items) > 1 and (len(self._items) > self._size or sum(map(_pixels, self._items)) > PIXELS_KEPT):
-                    self._items.popitem(last=False)
                 self._building.pop(shapes, None)
+                if _pixels(shapes) <= PIXELS_KEPT:
+                    self._items[shapes] = item
+                    while len(self._items) > self._size or sum(map(_pixels, self._items)) > PIXELS_KEPT:
+                        self._items.popitem(last=False)
             return item, elapsed
 
     def __len__(self) -> int:
