@@ -174,6 +174,7 @@ def photo_page(stylizer: Stylizer, style: Style, options: StylizeOptions) -> Non
 
 def webcam_page(stylizer: Stylizer, style: Style, options: StylizeOptions) -> None:
     options = replace(options, max_side=WEBCAM_OPTIONS.max_side)
+    stylizer.warm_up(640, 480, options)  # the camera's frame size is compiled before the first frame (once per process)
     live = st.session_state.get("live")
     if live is None:
         live = st.session_state["live"] = LiveStylizer(stylizer, style, options)

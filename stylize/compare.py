@@ -10,7 +10,9 @@ model on that one runtime (the two runtimes' float models agree to about 50 dB, 
 variant's difference).
 
 Runs are interleaved (A, B, C, A, B, C …) after one warm-up run of each, so a noisy neighbour on
-a shared machine slows every variant alike; the peak memory is that of the warm-up run.
+a shared machine slows every variant alike. A variant's memory is what the process's peak rose
+above what was resident before it: loading its model (when not loaded yet) and its first run at
+this size (an interpreter's or compiled model's buffers for it).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 
 from .engine import ENGINE_TITLES, ENGINES
 from .imaging import psnr
-from .memory import peak_rss_mb, reset_peak
+from .memory import peak_rss_mb, reset_peak, rss_mb
 from .pipeline import Result, StylizeOptions, Stylizer, photo_pixels
 from .styles import Style
 
@@ -46,7 +48,7 @@ class VariantReport:
     median_ms: float  # of the stage it changes
     median_total_ms: float
     psnr_db: float  # against the float reference; inf where identical to it
-    peak_rss_mb: float | None  # the process's peak while this variant ran
+    peak_rss_mb: float | None  # memory it added at its peak: loading it (if new) and its first run at this size
     is_reference: bool
     image: np.ndarray
 
@@ -121,13 +123,12 @@ def compare_variants(
     peak: dict[StylizeOptions, float | None] = {}
     results: dict[StylizeOptions, list[Result]] = {s: [] for s in settings}
     for setting in settings:  # warm-up: load, compile this size, measure memory
+        before = rss_mb() if reset_peak() else None
         started = time.perf_counter()
         stylizer.load_for(setting)
         load_ms[setting] = (time.perf_counter() - started) * 1000.0
-        peak[setting] = peak_rss_mb() if reset_peak() else None
         stylizer.stylize(rgb, style, setting)
-        if peak[setting] is not None:
-            peak[setting] = peak_rss_mb()
+        peak[setting] = None if before is None else max(0.0, peak_rss_mb() - before)
         step(_describe(setting))
     for _ in range(runs):
         for setting in settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -79,3 +80,25 @@ def test_unreachable_store_is_one_line(tmp_path):
     )
     assert ran.returncode == 2
     assert ran.stderr.strip().startswith("error: ") and "could not be fetched" in ran.stderr and "Traceback" not in ran.stderr
+
+
+def test_bench_prints_and_writes_its_figures(shared, tmp_path):
+    """A short bench (1 timed run per model, 3 webcam frames): the figures it prints and the JSON
+    it writes are the same measurements, for both runtimes and every model."""
+    out = tmp_path / "bench.json"
+    ran = run_cli("bench", "--runs", "1", "--frames", "3", "--json", str(out), env_extra={"STYLIZE_MODEL_STORE": str(shared)}, cache=tmp_path / "cache")
+    assert ran.returncode == 0, ran.stderr
+    figures = json.loads(out.read_text())
+    assert figures["runtimes"] == ["openvino", "litert"] and figures["default_engine"] == "openvino"
+    models = {(m["name"], m["runtime"]): m for m in figures["models"]}
+    assert set(models) == {(n, r) for n in ("predict-int8", "int8", "fp16", "dynamic", "deeplabv3", "deeplabv3-gpu", "segm-lite") for r in ("openvino", "litert")}
+    for (name, _runtime), m in models.items():
+        assert m["median_ms"] > 0 and m["load_ms"] > 0
+        expected = models[(name, "litert")]["median_ms"] / m["median_ms"]
+        assert abs(m["ratio_vs_litert"] - expected) < 0.01
+        assert f"{name:<16}" in ran.stdout
+    assert figures["webcam_fps"] > 0 and figures["photo_1024_ms"] > 0 and figures["photo_12mp_s"] > 0
+    assert figures["photo_12mp_paint"] == "2048×1536" and "→ 4000×3000 (painted at 2048×1536)" in ran.stdout
+    assert 100 < figures["peak_rss_mb"] < 24_000
+    assert all(v and v > 50 for v in figures["rss_all_loaded_mb"].values())
+    assert f"{figures['webcam_fps']} frames/s" in ran.stdout
