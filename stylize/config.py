@@ -8,6 +8,9 @@
 | STYLIZE_THREADS | threads per model interpreter | 2 |
 | STYLIZE_ENGINE | inference backend: ``openvino`` or ``litert`` | ``openvino`` |
 | STYLIZE_FETCH_WORKERS | assets downloaded at once | 8 |
+| STYLIZE_CONNECT_TIMEOUT | seconds to open a connection to the store | 5 |
+| STYLIZE_READ_TIMEOUT | seconds the store may stay silent before a try fails | 10 |
+| STYLIZE_FETCH_DEADLINE | seconds for all tries of one asset together | 25 |
 | STYLIZE_ICE_SERVERS | comma-separated STUN/TURN URLs for the webcam's WebRTC; empty for none (localhost) | Google's public STUN |
 
 The S3 backend also honours boto3's own configuration (credentials chain, ``AWS_REGION``,
@@ -30,6 +33,18 @@ DEFAULT_MANIFEST = PROJECT_ROOT / "models" / "manifest.toml"
 
 
 @dataclass(frozen=True)
+class FetchPolicy:
+    """How long a fetch may wait (seconds), and how often it tries."""
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0  # the store silent this long fails the try
+    deadline: float = 25.0  # all tries of one asset together
+    tries: int = 4
+    backoff: float = 0.5  # the n-th retry waits a random time up to backoff × 2ⁿ
+
+
+
+@dataclass(frozen=True)
 class Settings:
     model_store: str = "public"
     cache_dir: Path = Path(user_cache_dir("stylize"))
@@ -37,6 +52,7 @@ class Settings:
     threads: int = 2
     engine: str = "openvino"
     fetch_workers: int = 8
+    fetch_policy: FetchPolicy = FetchPolicy()
     ice_servers: tuple[str, ...] = ("stun:stun.l.google.com:19302",)
 
     @classmethod
@@ -50,8 +66,26 @@ class Settings:
             threads=_positive_int(env, "STYLIZE_THREADS", default.threads),
             engine=env.get("STYLIZE_ENGINE", "").strip() or default.engine,
             fetch_workers=_positive_int(env, "STYLIZE_FETCH_WORKERS", default.fetch_workers),
+            fetch_policy=FetchPolicy(
+                connect_timeout=_seconds(env, "STYLIZE_CONNECT_TIMEOUT", default.fetch_policy.connect_timeout),
+                read_timeout=_seconds(env, "STYLIZE_READ_TIMEOUT", default.fetch_policy.read_timeout),
+                deadline=_seconds(env, "STYLIZE_FETCH_DEADLINE", default.fetch_policy.deadline),
+            ),
             ice_servers=default.ice_servers if "STYLIZE_ICE_SERVERS" not in env else tuple(u.strip() for u in env["STYLIZE_ICE_SERVERS"].split(",") if u.strip()),
         )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 3600:
+        raise StylizeError(f"{name} is {raw!r}; set it to a number of seconds between 0 and 3600.")
+    return value
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

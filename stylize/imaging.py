@@ -9,17 +9,30 @@ cropped away.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import re
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFilter, ImageOps, UnidentifiedImageError
 
 from .errors import InputError
 
 FORMATS = ("JPEG", "PNG", "WEBP")  # phone "MPO" JPEGs open as JPEG
-MAX_PIXELS = 40_000_000
+MAX_DECODED_BYTES = 160 * 2**20  # one image, decoded (at least its RGB form): a 48 MP photo fits
+WIDE_BANDS = {"I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2, "I": 4, "F": 4}  # bytes per band; others 1
+OTHER_FORMATS = {  # magic bytes of formats people try, so the refusal can name them
+    b"GIF8": "a GIF",
+    b"BM": "a BMP",
+    b"II*\x00": "a TIFF",
+    b"MM\x00*": "a TIFF",
+    b"%PDF": "a PDF",
+    b"<svg": "an SVG",
+    b"<?xm": "an SVG or XML file",
+}
+SRGB = ImageCms.createProfile("sRGB")
 
 
 @dataclass(frozen=True)
@@ -33,36 +46,81 @@ class Box:
     side: int
 
 
-def decode_image(data: bytes, what: str = "The photo") -> np.ndarray:
-    """RGB ``uint8`` pixels of a JPEG, PNG or WEBP file, upright as its EXIF orientation says."""
+def decoded_bytes(mode: str, width: int, height: int) -> int:
+    """Memory an image of this mode and size takes once decoded (at least its RGB form)."""
+    per_pixel = Image.getmodebands(mode) * WIDE_BANDS.get(mode, 1) if mode in Image.MODES or mode in WIDE_BANDS else 4
+    return width * height * max(per_pixel, 3)
+
+
+def decode_image(data: bytes, what: str = "The photo", max_bytes: int = MAX_DECODED_BYTES) -> np.ndarray:
+    """RGB ``uint8`` sRGB pixels of a JPEG, PNG or WEBP file, upright as its EXIF orientation
+    says. Its size is checked from the header before any pixel is decoded."""
     if not data:
         raise InputError(f"{what} is an empty file; choose a JPEG, PNG or WEBP image.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=FORMATS)
-            if image.width * image.height > MAX_PIXELS:
+            need = decoded_bytes(image.mode, image.width, image.height)
+            if need > max_bytes:
                 raise InputError(
-                    f"{what} is {image.width}×{image.height} pixels, more than {MAX_PIXELS // 1_000_000} megapixels; scale it down and try again."
+                    f"{what} is too large ({image.width}×{image.height}, {need / 2**20:.0f} MB when decoded); the limit is {max_bytes / 2**20:.0f} MB, so scale it down and try again."
                 )
             image.load()
     except InputError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(pixels.group(1)) / 1e6:.0f} megapixels, " if pixels else ""
+        raise InputError(f"{what} is too large ({size}far more than {max_bytes / 2**20:.0f} MB when decoded); scale it down and try again.") from None
+    except UnidentifiedImageError:
+        kind = next((name for magic, name in OTHER_FORMATS.items() if data.startswith(magic)), None)
+        if kind is None and data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypavif"):
+            kind = "a HEIC/AVIF"
+        if kind:
+            raise InputError(f"{what} is {kind} file, which is not supported; choose a JPEG, PNG or WEBP image.") from None
         raise InputError(f"{what} is not an image we can read; choose a JPEG, PNG or WEBP file.") from None
-    except (OSError, SyntaxError, ValueError):
+    except (OSError, SyntaxError, ValueError, EOFError):
         raise InputError(f"{what} is damaged or cut short and could not be decoded; try another file.") from None
-    image = ImageOps.exif_transpose(image)
+    with contextlib.suppress(OSError, ValueError, SyntaxError, TypeError, KeyError):  # a broken EXIF block: keep the pixels as stored
+        image = ImageOps.exif_transpose(image)
     return to_rgb(image)
 
 
 def to_rgb(image: Image.Image) -> np.ndarray:
-    """RGB pixels of any PIL image; transparent areas become white."""
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+    """sRGB pixels of any PIL image: an embedded colour profile is converted to sRGB, 16-bit and
+    32-bit grey scaled to 8 bits (not clipped), transparent areas become white."""
+    image = _to_srgb(image)
+    if image.mode in WIDE_BANDS:
+        values = np.asarray(image)
+        if image.mode == "F":  # float grey uses the 0–255 scale, like Pillow's own conversions
+            grey = np.clip(np.rint(np.nan_to_num(values.astype(np.float64))), 0, 255)
+        else:  # 16-bit grey, and 32-bit "I" holding 16-bit samples (PNG)
+            grey = (np.clip(values.astype(np.int64), 0, 65535) * 255 + 32767) // 65535
+        image = Image.fromarray(grey.astype(np.uint8), mode="L")
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, rgba)
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def _to_srgb(image: Image.Image) -> Image.Image:
+    """The image converted from its embedded ICC profile to sRGB (as it is when it has none, or
+    one that cannot be read)."""
+    icc = image.info.get("icc_profile")
+    if not icc or image.mode not in ("RGB", "RGBA", "CMYK", "L"):
+        return image
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if source.profile.xcolor_space.strip() != {"RGB": "RGB", "RGBA": "RGB", "CMYK": "CMYK", "L": "GRAY"}[image.mode]:
+            return image
+        out_mode = "RGBA" if image.mode == "RGBA" else "RGB"
+        converted = ImageCms.profileToProfile(image, source, SRGB, outputMode=out_mode)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return image
+    converted.info.pop("icc_profile", None)
+    return converted
 
 
 def resize(rgb: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -13,6 +13,7 @@ pixels); a larger result is painted at that size and scaled up.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -69,17 +70,40 @@ class StylizeOptions:
     engine: str | None = None  # "openvino" or "litert"; None: the stylizer's default (STYLIZE_ENGINE)
     letterbox: bool = False  # the old way: paint a 384×384 square (the photo letterboxed into it), scaled back
 
-    def validated(self) -> StylizeOptions:
+    def __post_init__(self) -> None:
+        """Checked at the boundary: a wrong type or value never gets as far as a model."""
+        for name in ("transfer", "segmenter", "mask"):
+            if not isinstance(getattr(self, name), str):
+                raise InputError(f"The option {name} is {getattr(self, name)!r}; give a name, such as {getattr(StylizeOptions, name)!r}.")
         if self.mask not in MASK_MODES:
             raise InputError(f"Mask mode {self.mask!r} is not one of {', '.join(MASK_MODES)}; pick one of those.")
-        if not 0.0 <= self.strength <= 1.0:
-            raise InputError(f"Style strength {self.strength} is outside 0 to 1; give a value between 0 and 1.")
+        if not _is_number(self.strength) or not 0.0 <= self.strength <= 1.0:
+            raise InputError(f"Style strength {self.strength!r} is not a number from 0 to 1; give a value between 0 and 1.")
         for name, side in (("output size limit", self.max_side), ("paint size", self.paint_side)):
-            if side is not None and side < 64:
+            if side is None:
+                continue
+            if not isinstance(side, int) or isinstance(side, bool):
+                raise InputError(f"The {name} {side!r} is not a whole number of pixels; give one such as 1024, or None.")
+            if side < 64:
                 raise InputError(f"The {name} {side} is too small; give at least 64 pixels.")
+            if side > 20_000:
+                raise InputError(f"The {name} {side} is larger than any photo we accept; give at most 20000 pixels, or None.")
+        if self.feather is not None and (not _is_number(self.feather) or not 0 <= self.feather <= 500):
+            raise InputError(f"The edge softness {self.feather!r} is not a number of pixels from 0 to 500; give one, or None for the default.")
+        if not isinstance(self.letterbox, bool):
+            raise InputError(f"The option letterbox is {self.letterbox!r}; give True or False.")
         if self.engine is not None:
+            if not isinstance(self.engine, str):
+                raise InputError(f"The option engine is {self.engine!r}; give 'openvino', 'litert' or None.")
             check_engine(self.engine)
+
+    def validated(self) -> StylizeOptions:
+        """These options (checked when they were made)."""
         return self
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass
@@ -123,10 +147,11 @@ class Stylizer:
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Stylizer:
         settings = settings or Settings.from_env()
+        store = ModelStore.from_spec(settings.model_store, settings.cache_dir, settings.fetch_policy)
         return cls(
             load_manifest(settings.manifest_path),
-            ModelStore.from_spec(settings.model_store, settings.cache_dir),
-            make_engine(settings.engine, settings.threads, settings.cache_dir),
+            store,
+            make_engine(settings.engine, settings.threads, store.cache_dir),  # the cache that can be written
             settings.fetch_workers,
         )
 
@@ -252,12 +277,18 @@ class Stylizer:
     # --- running ---------------------------------------------------------------------------------
     def stylize(self, content: bytes | np.ndarray, style: str | Style, options: StylizeOptions | None = None) -> Result:
         """Paint ``content`` (file bytes or RGB pixels) in ``style`` (a gallery name or a Style)."""
-        options = (options or StylizeOptions()).validated()
+        options = options if options is not None else StylizeOptions()
+        if not isinstance(options, StylizeOptions):
+            raise InputError(f"The options are a {type(options).__name__}; pass a StylizeOptions.")
+        if not isinstance(style, str | Style):
+            raise InputError(f"The style is a {type(style).__name__}; pass a gallery name or a Style.")
+        # every name is checked before any work: an unknown one is refused even where it is unused
+        transfer_asset = self.manifest.get("transfer", options.transfer)
+        self.manifest.get("segment", options.segmenter)
+        style = self.style(style) if isinstance(style, str) else style
         timings: dict[str, float] = {}
         with _timed(timings, "decode"):
             rgb = photo_pixels(content, options.max_side)
-        style = self.style(style) if isinstance(style, str) else style
-        transfer_asset = self.manifest.get("transfer", options.transfer)
         keep = None
         with _timed(timings, "segment"):
             if options.mask != "full":
@@ -300,8 +331,10 @@ class Stylizer:
 def photo_pixels(content: bytes | np.ndarray, max_side: int | None) -> np.ndarray:
     """RGB pixels of a photo (file bytes or an RGB frame), scaled down to ``max_side`` (None:
     kept at its own size)."""
-    if isinstance(content, bytes | bytearray):
-        content = decode_image(content)
+    if isinstance(content, bytes | bytearray | memoryview):
+        content = decode_image(bytes(content))
+    elif not isinstance(content, np.ndarray):
+        raise InputError(f"The photo is a {type(content).__name__}; pass the file's bytes or height × width × 3 uint8 RGB pixels.")
     elif content.ndim != 3 or content.shape[2] != 3 or content.dtype != np.uint8:
         raise InputError(f"The frame has shape {content.shape} and type {content.dtype}; pass height × width × 3 uint8 RGB pixels.")
     return content if max_side is None else fit_within(content, max_side)

@@ -4,13 +4,29 @@ Every file lands in the cache through a temporary file in the same folder, is ch
 manifest's size and sha256, and only then renamed into place, so a crash, a bad download or two
 processes fetching at once never leave a corrupt file where a good one is expected. A cached file
 with the right checksum is used as it is; one with the wrong checksum is fetched again.
+
+Every wait is bounded (``FetchPolicy``): a connect timeout, a read timeout (a store silent for
+longer fails that try), and a deadline for all tries of one asset, enforced by a watchdog that
+closes the connection — so a store that trickles bytes fails too. Tries are spaced by exponential
+backoff with full jitter; each uses one connection.
+
+Cache faults recover where they can: a cache folder that can't be written (read-only, a file in
+its place) is still read, and new files go to a private temporary cache instead; a folder where
+a file should be is removed and the file fetched again; ``.part`` files older than
+``STALE_PART_SECONDS`` (left by a killed process) are deleted. A full disk ends in one sentence.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import io
+import logging
 import os
+import random
+import shutil
+import stat
 import tempfile
 import threading
 import time
@@ -23,10 +39,52 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from .config import FetchPolicy
 from .errors import StoreError
 from .manifest import Asset
 
-CHUNK = 1 << 20
+DEFAULT_POLICY = FetchPolicy()
+CHUNK = 1 << 16
+STALE_PART_SECONDS = 600  # a .part file this old belongs to a process that died mid-fetch
+log = logging.getLogger(__name__)
+
+
+class Deadline:
+    """The time left for one asset's fetch; ``watch`` closes a stream when it runs out, so that
+    a read blocked on a store trickling bytes ends too."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self.ends - time.monotonic())
+
+    @property
+    def expired(self) -> bool:
+        return self.remaining() <= 0
+
+    def watch(self, stream) -> threading.Timer:
+        timer = threading.Timer(self.remaining(), _close_quietly, args=(stream,))
+        timer.daemon = True
+        timer.start()
+        return timer
+
+
+def _reason(exc: BaseException) -> str:
+    """A short reason for a failed try, for the one sentence the user reads."""
+    reason = getattr(exc, "reason", None) or exc
+    text = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
+    if isinstance(reason, TimeoutError) or "timed out" in text.lower():
+        return "it did not answer in time"
+    if isinstance(reason, ConnectionRefusedError) or "refused" in text.lower():
+        return "the connection was refused"
+    return text[:200]
+
+
+def _close_quietly(stream) -> None:
+    with contextlib.suppress(Exception):  # closing a stream another thread reads from may fail any way
+        stream.close()
 
 
 @dataclass(frozen=True)
@@ -85,11 +143,12 @@ class TransientError(Exception):
 
 
 class Source(Protocol):
-    """Where assets come from. ``download`` writes the asset's bytes to ``out``."""
+    """Where assets come from. ``download`` writes the asset's bytes to ``out`` before ``deadline``
+    runs out (raising ``TransientError`` when it does)."""
 
     description: str
 
-    def download(self, asset: Asset, out: BinaryIO, on_bytes: Callable[[int], None]) -> None: ...
+    def download(self, asset: Asset, out: BinaryIO, on_bytes: Callable[[int], None], deadline: Deadline) -> None: ...
 
 
 def file_sha256(path: Path) -> str:
@@ -107,7 +166,7 @@ class FolderSource:
         self.root = Path(root)
         self.description = f"folder {self.root}"
 
-    def download(self, asset: Asset, out: BinaryIO, on_bytes: Callable[[int], None]) -> None:
+    def download(self, asset: Asset, out: BinaryIO, on_bytes: Callable[[int], None], deadline: Deadline) -> None:
         path = self.root / asset.key
         try:
             with open(path, "rb") as f:
@@ -123,9 +182,9 @@ class FolderSource:
 class HttpSource:
     """An HTTPS mirror laid out like the store, or (``base=None``) each asset's public URL."""
 
-    def __init__(self, base: str | None, timeout: float = 30.0):
+    def __init__(self, base: str | None, policy: FetchPolicy = DEFAULT_POLICY):
         self.base = base.rstrip("/") if base else None
-        self.timeout = timeout
+        self.policy = policy
         self.description = f"mirror {self.base}" if self.base else "public download addresses"
 
     def url_for(self, asset: Asset) -> str:
@@ -137,14 +196,23 @@ class HttpSource:
             )
         return asset.url
 
-    def download(self, asset: Asset, out: BinaryIO, on_bytes: Callable[[int], None]) -> None:
+    def download(self, asset: Asset, out: BinaryIO, on_bytes: Callable[[int], None], deadline: Deadline) -> None:
         url = self.url_for(asset)
         request = urllib.request.Request(url, headers={"User-Agent": "stylize-model-store"})
+        timeout = max(0.1, min(self.policy.read_timeout, deadline.remaining()))  # urllib: for the connect and each read
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                for block in iter(lambda: response.read(CHUNK), b""):
-                    out.write(block)
-                    on_bytes(len(block))
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                watchdog = deadline.watch(response)
+                try:
+                    for block in iter(lambda: response.read1(CHUNK), b""):
+                        if deadline.expired:
+                            raise TransientError(f"it sent too slowly to finish within {deadline.seconds:.0f} s")
+                        out.write(block)
+                        on_bytes(len(block))
+                finally:
+                    watchdog.cancel()
+                if deadline.expired:
+                    raise TransientError(f"it sent too slowly to finish within {deadline.seconds:.0f} s")
         except urllib.error.HTTPError as exc:
             if exc.code >= 500 or exc.code == 429:
                 raise TransientError(f"HTTP {exc.code}") from exc
@@ -152,17 +220,22 @@ class HttpSource:
                 f"{asset.key} could not be downloaded from {url} (HTTP {exc.code}); check that the {self.description} holds it."
             ) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            raise TransientError(str(getattr(exc, "reason", exc))) from exc
+            raise TransientError(_reason(exc)) from exc
+        except (OSError, ValueError, AttributeError) as exc:  # the watchdog closed the response under a read
+            if deadline.expired:
+                raise TransientError(f"it sent too slowly to finish within {deadline.seconds:.0f} s") from exc
+            raise TransientError(_reason(exc)) from exc
 
 
 class S3Source:
     """``s3://bucket/prefix`` through boto3 and its standard configuration."""
 
-    def __init__(self, bucket: str, prefix: str = "", client=None):
+    def __init__(self, bucket: str, prefix: str = "", client=None, policy: FetchPolicy = DEFAULT_POLICY):
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.description = f"bucket s3://{bucket}/{self.prefix}".rstrip("/")
         self._client = client
+        self.policy = policy
 
     @property
     def client(self):
@@ -171,20 +244,38 @@ class S3Source:
             from botocore.config import Config
 
             # boto3 reads credentials, region and AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL itself.
+            # One attempt per call: ModelStore retries, within its deadline.
             self._client = boto3.session.Session().client(
-                "s3", config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
+                "s3",
+                config=Config(
+                    retries={"mode": "standard", "max_attempts": 1},
+                    connect_timeout=self.policy.connect_timeout,
+                    read_timeout=self.policy.read_timeout,
+                ),
             )
         return self._client
 
     def object_key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
 
-    def download(self, asset: Asset, out: BinaryIO, on_bytes: Callable[[int], None]) -> None:
+    def download(self, asset: Asset, out: BinaryIO, on_bytes: Callable[[int], None], deadline: Deadline) -> None:
         from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
         key = self.object_key(asset.key)
         try:
-            self.client.download_fileobj(self.bucket, key, out, Callback=on_bytes)
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]  # one connection, streamed
+            watchdog = deadline.watch(body)
+            try:
+                for block in body.iter_chunks(CHUNK):
+                    if deadline.expired:
+                        raise TransientError(f"it sent too slowly to finish within {deadline.seconds:.0f} s")
+                    out.write(block)
+                    on_bytes(len(block))
+            finally:
+                watchdog.cancel()
+                body.close()
+            if deadline.expired:
+                raise TransientError(f"it sent too slowly to finish within {deadline.seconds:.0f} s")
         except NoCredentialsError:
             raise StoreError(
                 f"{asset.key} could not be read from {self.description}: no AWS credentials were found; set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
@@ -207,7 +298,11 @@ class S3Source:
                 hint = f"S3 answered {code or exc}"
             raise StoreError(f"{asset.key} could not be read from {self.description}: {hint}.") from None
         except BotoCoreError as exc:
-            raise TransientError(str(exc)) from exc
+            raise TransientError(_reason(exc)) from exc
+        except (OSError, ValueError, AttributeError) as exc:  # the watchdog closed the body under a read
+            if deadline.expired:
+                raise TransientError(f"it sent too slowly to finish within {deadline.seconds:.0f} s") from exc
+            raise TransientError(_reason(exc)) from exc
 
 
     def _bucket_exists(self) -> bool:
@@ -220,18 +315,18 @@ class S3Source:
         return True
 
 
-def source_from_spec(spec: str) -> Source:
+def source_from_spec(spec: str, policy: FetchPolicy = DEFAULT_POLICY) -> Source:
     """The source named by a ``STYLIZE_MODEL_STORE`` value."""
     spec = spec.strip()
     if spec in ("", "public"):
-        return HttpSource(None)
+        return HttpSource(None, policy)
     parsed = urllib.parse.urlparse(spec)
     if parsed.scheme == "s3":
         if not parsed.netloc:
             raise StoreError(f"STYLIZE_MODEL_STORE={spec!r} names no bucket; use s3://bucket/prefix.")
-        return S3Source(parsed.netloc, parsed.path)
+        return S3Source(parsed.netloc, parsed.path, policy=policy)
     if parsed.scheme in ("http", "https"):
-        return HttpSource(spec)
+        return HttpSource(spec, policy)
     if parsed.scheme == "file":
         return FolderSource(Path(urllib.request.url2pathname(parsed.path)))
     if parsed.scheme and len(parsed.scheme) > 1:
@@ -245,57 +340,79 @@ def source_from_spec(spec: str) -> Source:
 class ModelStore:
     """Verified local copies of manifest assets, fetched from one source."""
 
-    def __init__(self, source: Source, cache_dir: Path, retries: int = 3, backoff: float = 0.5):
+    def __init__(self, source: Source, cache_dir: Path, policy: FetchPolicy = DEFAULT_POLICY):
         self.source = source
-        self.cache_dir = Path(cache_dir)
-        self.retries = retries
-        self.backoff = backoff
-        self._verified: dict[str, tuple[int, int, int]] = {}  # key → (inode, size, mtime) last verified
+        self.policy = policy
+        self.configured_dir = Path(cache_dir)
+        self.cache_dir, self.fallback_reason = _writable_cache(self.configured_dir)
+        # where verified files are looked for: the configured cache even when it is read-only
+        self._read_dirs = tuple(dict.fromkeys([self.configured_dir, self.cache_dir]))
+        self._verified: dict[Path, tuple[int, int, int]] = {}  # path → (inode, size, mtime) last verified
+        self._sleep = time.sleep
+        remove_stale_parts(self.cache_dir)
 
     @classmethod
-    def from_spec(cls, spec: str, cache_dir: Path) -> ModelStore:
-        return cls(source_from_spec(spec), cache_dir)
+    def from_spec(cls, spec: str, cache_dir: Path, policy: FetchPolicy = DEFAULT_POLICY) -> ModelStore:
+        return cls(source_from_spec(spec, policy), cache_dir, policy)
 
     @property
     def description(self) -> str:
         return self.source.description
 
     def cached_path(self, asset: Asset) -> Path:
-        return self.cache_dir / asset.key
+        """Where the asset's verified copy is, or will be once fetched."""
+        return self._locate(asset) or self.cache_dir / asset.key
 
     def is_cached(self, asset: Asset) -> bool:
-        """Whether the cache holds the asset with the right sha256 (hashed once per file version)."""
-        path = self.cached_path(asset)
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            return False
-        version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
-        if self._verified.get(asset.key) == version:
-            return True
-        if stat.st_size != asset.bytes or file_sha256(path) != asset.sha256:
-            return False
-        self._verified[asset.key] = version
-        return True
+        """Whether a cache holds the asset with the right sha256 (hashed once per file version)."""
+        return self._locate(asset) is not None
+
+    def _locate(self, asset: Asset) -> Path | None:
+        for folder in self._read_dirs:
+            path = folder / asset.key
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            version = (st.st_ino, st.st_size, st.st_mtime_ns)
+            if self._verified.get(path) == version:
+                return path
+            if not stat.S_ISREG(st.st_mode) or st.st_size != asset.bytes:
+                continue
+            try:
+                if file_sha256(path) != asset.sha256:
+                    continue
+            except OSError:
+                continue
+            self._verified[path] = version
+            return path
+        return None
 
     def fetch(self, asset: Asset, progress: ProgressCallback | None = None) -> Path:
-        """The cached, verified file of ``asset``, downloading it first if needed."""
-        path = self.cached_path(asset)
-        if self.is_cached(asset):
+        """The cached, verified file of ``asset``, downloading it first if needed: tries spaced
+        by jittered backoff, all within the policy's deadline."""
+        found = self._locate(asset)
+        if found is not None:
             if progress:
                 progress(Progress(asset, asset.bytes, asset.bytes, cached=True))
-            return path
-        for attempt in range(self.retries + 1):
+            return found
+        path = self.cache_dir / asset.key
+        deadline = Deadline(self.policy.deadline)
+        tries = 0
+        while True:
+            tries += 1
             try:
-                self._download_verified(asset, path, progress)
+                self._download_verified(asset, path, progress, deadline)
                 return path
             except TransientError as exc:
-                if attempt == self.retries:
+                pause = random.uniform(0, self.policy.backoff * 2 ** (tries - 1))
+                if tries >= self.policy.tries or deadline.remaining() <= pause:
+                    within = f"within {self.policy.deadline:.0f} s" if deadline.remaining() <= pause else f"after {tries} tries"
                     raise StoreError(
-                        f"{asset.key} could not be fetched from the {self.description} after {attempt + 1} tries ({exc}); check that the store is reachable and try again."
+                        f"{asset.key} could not be fetched from the {self.description} {within} ({tries} {'try' if tries == 1 else 'tries'}; last: {exc}); "
+                        "check that the store is reachable, or raise STYLIZE_FETCH_DEADLINE for a slow link."
                     ) from None
-                time.sleep(self.backoff * 2**attempt)
-        raise AssertionError("unreachable")
+                self._sleep(pause)
 
     def fetch_many(self, assets: Iterable[Asset], progress: ProgressCallback | None = None, workers: int = 8) -> dict[str, Path]:
         """Fetch several assets at once; returns key → path. On the first error the rest are
@@ -318,15 +435,12 @@ class ModelStore:
         buffer = io.BytesIO()
         stand_in = Asset(key=key, name=key, title=key, role="derived", precision="", size=0, bytes=0, sha256="", url=None)
         try:
-            self.source.download(stand_in, buffer, lambda _: None)
+            self.source.download(stand_in, buffer, lambda _: None, Deadline(self.policy.deadline))
         except (StoreError, TransientError):
             return None
         return buffer.getvalue()
 
-    def _download_verified(self, asset: Asset, path: Path, progress: ProgressCallback | None) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        tmp = Path(tmp_name)
+    def _download_verified(self, asset: Asset, path: Path, progress: ProgressCallback | None, deadline: Deadline) -> None:
         done = 0
 
         def on_bytes(n: int) -> None:
@@ -335,17 +449,64 @@ class ModelStore:
             if progress:
                 progress(Progress(asset, min(done, asset.bytes), asset.bytes))
 
+        tmp: Path | None = None
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+            tmp = Path(tmp_name)
             with os.fdopen(fd, "wb") as out:
-                self.source.download(asset, out, on_bytes)
+                self.source.download(asset, out, on_bytes, deadline)
             size = tmp.stat().st_size
             digest = file_sha256(tmp)
             if size != asset.bytes or digest != asset.sha256:
                 raise StoreError(
                     f"{asset.key} from the {self.description} does not match the manifest ({size} bytes, sha256 {digest[:12]}…, expected {asset.bytes} bytes, {asset.sha256[:12]}…); republish the right file to the store."
                 )
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)  # a folder where the file belongs (inside our own cache): it goes
             os.replace(tmp, path)
+        except OSError as exc:
+            raise StoreError(_cache_write_problem(exc, path.parent)) from None
         finally:
-            tmp.unlink(missing_ok=True)
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
         if progress:
             progress(Progress(asset, asset.bytes, asset.bytes))
+
+
+def _cache_write_problem(exc: OSError, folder: Path) -> str:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"The cache folder {folder} is full (no space left on the device); free some space or set STYLIZE_CACHE_DIR to a folder with room."
+    return f"The cache folder {folder} could not be written ({exc.strerror or exc}); make it writable or set STYLIZE_CACHE_DIR to a folder that is."
+
+
+def _writable_cache(folder: Path) -> tuple[Path, str | None]:
+    """``folder`` if new files can be written there, else a private temporary cache, with why."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+        return folder, None
+    except OSError as exc:
+        fallback = Path(tempfile.mkdtemp(prefix="stylize-cache-"))
+        reason = f"the cache folder {folder} cannot be written ({exc.strerror or exc}); new files go to {fallback}"
+        log.warning(reason)
+        return fallback, reason
+
+
+def remove_stale_parts(folder: Path, older_than: float = STALE_PART_SECONDS) -> int:
+    """Delete ``.part`` files a killed process left behind; returns how many."""
+    removed = 0
+    cutoff = time.time() - older_than
+    try:
+        candidates = list(folder.rglob("*.part"))
+    except OSError:
+        return 0
+    for part in candidates:
+        try:
+            if part.is_file() and part.stat().st_mtime < cutoff:
+                part.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed

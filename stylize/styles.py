@@ -119,14 +119,20 @@ class StyleVectors:
         return vector.astype(np.float32) if vector.shape == VECTOR_SHAPE and np.isfinite(vector).all() else None
 
     def _write(self, style_sha256: str, vector: np.ndarray) -> None:
+        """Keep the vector on disk too; a cache that can't be written (full, read-only) only
+        costs a recomputation in the next process, so that is all that happens."""
         path = self._path(style_sha256)
         if path is None:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        tmp = None
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
             with os.fdopen(fd, "wb") as f:
                 np.save(f, vector.astype(np.float32), allow_pickle=False)
             os.replace(tmp, path)
+        except OSError:
+            return
         finally:
-            Path(tmp).unlink(missing_ok=True)
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)

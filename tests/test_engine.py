@@ -173,3 +173,11 @@ def test_paint_side_sets_the_stroke_size(stylizer, photo_bytes):
 def test_paint_size_is_capped_per_engine(stylizer):
     for engine, cap in MAX_PAINT_SIDE.items():
         assert stylizer.paint_size(4000, 3000, StylizeOptions(max_side=None, engine=engine)) == (cap, cap * 3 // 4)
+
+
+def test_openvino_honours_threads_and_latency_hint(shared):
+    engine = make_engine("openvino", 1)
+    model = engine.load(shared / "models" / TRANSFERS["fp16"])
+    compiled = next(iter(model._shapes._items.values())).compiled
+    assert int(compiled.get_property("INFERENCE_NUM_THREADS")) == 1
+    assert str(compiled.get_property("PERFORMANCE_HINT")) in ("LATENCY", "PerformanceMode.LATENCY")

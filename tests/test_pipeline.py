@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from stylize import InputError, Settings, StoreError, Style, StylizeOptions, Stylizer
+from stylize import InputError, Settings, StoreError, Style, StylizeError, StylizeOptions, Stylizer
 from stylize.imaging import decode_image, psnr
 from stylize.pipeline import STAGES
 
@@ -176,7 +176,8 @@ def test_decode_respects_exif_and_transparency(photo_bytes):
     "data, message",
     [
         (b"", "empty file"),
-        (b"%PDF-1.4 not a picture", "not an image we can read"),
+        (b"%PDF-1.4 not a picture", "is a PDF file, which is not supported; choose a JPEG, PNG or WEBP image"),
+        (b"\x00\x01 random bytes, no picture", "not an image we can read"),
         ("cut", "damaged or cut short"),
     ],
 )
@@ -190,11 +191,44 @@ def test_bad_photos_give_one_clear_sentence(stylizer, photo_bytes, data, message
 
 @pytest.mark.parametrize(
     "options, message",
-    [(StylizeOptions(mask="sky"), "Mask mode"), (StylizeOptions(strength=1.5), "strength"), (StylizeOptions(max_side=10), "too small")],
+    [
+        ({"mask": "sky"}, "Mask mode"),
+        ({"strength": 1.5}, "strength"),
+        ({"strength": "abc"}, "not a number from 0 to 1"),
+        ({"strength": float("nan")}, "not a number from 0 to 1"),
+        ({"strength": True}, "not a number from 0 to 1"),
+        ({"max_side": 10}, "too small"),
+        ({"max_side": 1024.5}, "not a whole number"),
+        ({"max_side": 10**6}, "at most 20000"),
+        ({"paint_side": "big"}, "not a whole number"),
+        ({"feather": -1}, "edge softness"),
+        ({"letterbox": "yes"}, "True or False"),
+        ({"engine": 3}, "engine"),
+        ({"transfer": None}, "option transfer"),
+    ],
 )
-def test_bad_options(stylizer, photo_bytes, options, message):
-    with pytest.raises(InputError, match=message):
-        stylizer.stylize(photo_bytes("boy.jpg"), "style1", options)
+def test_bad_options_are_refused_when_made(options, message):
+    with pytest.raises(InputError, match=message) as err:
+        StylizeOptions(**options)
+    assert str(err.value).endswith(".") and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [({"segmenter": "sam2", "mask": "full"}, "no segment model called 'sam2'"), ({"transfer": "int4"}, "no transfer model called 'int4'")],
+)
+def test_unknown_model_names_are_refused_before_any_work(stylizer, options, message):
+    with pytest.raises(StylizeError, match=message):
+        stylizer.stylize(b"not even decoded", "style1", StylizeOptions(**options))
+
+
+def test_wrong_argument_types_are_one_sentence(stylizer, photo_bytes):
+    with pytest.raises(InputError, match="pass a StylizeOptions"):
+        stylizer.stylize(photo_bytes("boy.jpg"), "style1", {"mask": "full"})
+    with pytest.raises(InputError, match="pass a gallery name or a Style"):
+        stylizer.stylize(photo_bytes("boy.jpg"), 19)
+    with pytest.raises(InputError, match="pass the file's bytes"):
+        stylizer.stylize("boy.jpg", "style1")
 
 
 def test_frames_must_be_rgb_uint8(stylizer):

@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from stylize import StoreError
+from stylize.config import FetchPolicy
 from stylize.store import ModelStore, ProgressTotal, S3Source, source_from_spec
 
 from .conftest import BUCKET, free_port, moto_server
@@ -100,7 +101,7 @@ def test_s3_missing_key_and_bucket_are_clear(seeded_bucket, manifest, tmp_path):
 
 def test_s3_unreachable_endpoint_is_clear(manifest, tmp_path, monkeypatch, aws_env):
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{free_port()}")
-    store = ModelStore(source_from_spec(f"s3://{BUCKET}/v1"), tmp_path, retries=1, backoff=0.01)
+    store = ModelStore(source_from_spec(f"s3://{BUCKET}/v1"), tmp_path, FetchPolicy(tries=2, backoff=0.01))
     with pytest.raises(StoreError, match="after 2 tries.*reachable"):
         store.fetch(manifest.predict)
     assert leftovers(tmp_path) == []
