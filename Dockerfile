@@ -23,6 +23,8 @@ EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=3)"]
 
-# Fetch (and verify) every model before the page accepts visitors; a store that can't be reached
-# stops the container with one clear line instead of serving a broken page.
-CMD ["sh", "-c", "python -m stylize fetch && exec streamlit run app.py --server.port=8501 --server.address=0.0.0.0"]
+# Fetch (and verify) every model before the page accepts visitors. The fetch's waits are bounded
+# (STYLIZE_FETCH_DEADLINE, 25 s an asset): a store that can't be reached is logged in one line and
+# the page is served anyway, showing visitors that the models are unavailable and trying again on
+# the next visit — the health check passes, so the service does not restart in a loop.
+CMD ["sh", "-c", "python -m stylize fetch || echo 'models unavailable at start-up; serving the page, which tries again'; exec streamlit run app.py --server.port=8501 --server.address=0.0.0.0"]

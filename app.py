@@ -4,6 +4,7 @@ timing comes from the ``stylize`` library. Run with: streamlit run app.py"""
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from dataclasses import replace
 
@@ -11,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from stylize import MASK_MODES, Result, Settings, Style, StylizeError, StylizeOptions, Stylizer
+from stylize import MASK_MODES, InputError, Result, Settings, Style, StylizeError, StylizeOptions, Stylizer
 from stylize.compare import REFERENCE, compare_variants
 from stylize.engine import ENGINE_TITLES
 from stylize.imaging import fit_within, jpeg_bytes
@@ -23,6 +24,7 @@ MASK_LABELS = {"full": "Whole picture", "background": "Background only (keep the
 SHOWN_WIDTH = 520  # pixels on screen for a photo; the download keeps the full size
 
 st.set_page_config(page_title="Background Stylizer", layout="wide")
+log = logging.getLogger("stylize.page")
 
 
 @st.cache_resource(show_spinner=False)
@@ -42,21 +44,31 @@ def thumbnail(_stylizer: Stylizer, name: str) -> bytes:
     return jpeg_bytes(fit_within(_stylizer.style(name).pixels, 160))
 
 
+def for_visitor(exc: StylizeError) -> str:
+    """What a visitor reads: the library's sentence when it is about their own input; otherwise
+    a plain one, with the detail (paths, model files, store names) kept for the server's log."""
+    if isinstance(exc, InputError):
+        return str(exc)
+    log.error("%s: %s", type(exc).__name__, exc)
+    return "Something went wrong on our side while painting; please try again, or pick another model variant."
+
+
 def start(stylizer: Stylizer) -> None:
     """Fetch the models with a progress bar the first time (visitors arriving together share one
     fetch); stop the page with one message if the store can't be read."""
     if stylizer.ready:
         return
     job, total = stylizer.prepare_in_background()
-    bar = st.progress(0.0, text=f"Fetching models from the {stylizer.store.description}…")
+    bar = st.progress(0.0, text="Fetching the models…")
     while not job.done():
-        bar.progress(total.fraction, text=f"Fetching models from the {stylizer.store.description}: {total.describe()}")
+        bar.progress(total.fraction, text=f"Fetching the models: {total.describe()}")
         time.sleep(0.1)
     bar.empty()
     try:
         job.result()
     except StylizeError as exc:
-        st.error(f"The models could not be loaded. {exc} The page reads them from STYLIZE_MODEL_STORE; set it to a reachable s3:// bucket, https:// mirror or folder, then reload.")
+        log.error("The models could not be loaded: %s", exc)  # the whole sentence, for the operator
+        st.error("The models are unavailable right now: the model store could not be read. Reload the page in a minute to try again.")
         st.stop()
 
 
@@ -70,7 +82,7 @@ def choose_style(stylizer: Stylizer) -> Style:
         try:
             return Style.from_bytes(own.getvalue(), name="upload", title=own.name)
         except StylizeError as exc:
-            st.error(f"{exc} Using {title} instead.")
+            st.error(f"{for_visitor(exc)} Using {title} instead.")
     return stylizer.style(title)
 
 
@@ -166,7 +178,7 @@ def photo_page(stylizer: Stylizer, style: Style, options: StylizeOptions) -> Non
     try:
         result = paint(stylizer, photo, style, options)
     except StylizeError as exc:
-        st.error(str(exc))
+        st.error(for_visitor(exc))
         return
     show_result(result, name)
     show_comparison(stylizer, result, style)
@@ -202,8 +214,8 @@ def live_figures(live: LiveStylizer) -> None:
     b.metric("Frames per second", f"{stats.fps:.1f}")
     c.metric("Latency per frame", f"{stats.median_ms:.0f} ms")
     d.metric("Stale frames dropped", stats.dropped)
-    if stats.error:
-        st.error(stats.error)
+    if stats.failure is not None:
+        st.error(for_visitor(stats.failure))
 
 
 def main() -> None:
@@ -212,7 +224,8 @@ def main() -> None:
     try:
         stylizer = shared_stylizer()
     except StylizeError as exc:
-        st.error(f"The page is not configured correctly: {exc}")
+        log.error("The page is not configured correctly: %s", exc)
+        st.error("The page is not configured correctly; the server's log says what to fix.")
         st.stop()
     start(stylizer)
     with st.sidebar:

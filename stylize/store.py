@@ -407,9 +407,10 @@ class ModelStore:
             except TransientError as exc:
                 pause = random.uniform(0, self.policy.backoff * 2 ** (tries - 1))
                 if tries >= self.policy.tries or deadline.remaining() <= pause:
-                    within = f"within {self.policy.deadline:.0f} s" if deadline.remaining() <= pause else f"after {tries} tries"
+                    attempts = f"{tries} {'try' if tries == 1 else 'tries'}"
+                    within = f"within {self.policy.deadline:.0f} s ({attempts}; last: {exc})" if deadline.remaining() <= pause else f"after {attempts} (last: {exc})"
                     raise StoreError(
-                        f"{asset.key} could not be fetched from the {self.description} {within} ({tries} {'try' if tries == 1 else 'tries'}; last: {exc}); "
+                        f"{asset.key} could not be fetched from the {self.description} {within}; "
                         "check that the store is reachable, or raise STYLIZE_FETCH_DEADLINE for a slow link."
                     ) from None
                 self._sleep(pause)

@@ -35,6 +35,7 @@ class LiveStats:
     last_ms: float
     median_ms: float
     error: str | None
+    failure: StylizeError | None = None  # the error itself, for a page that decides what a visitor reads
 
 
 class LiveStylizer:
@@ -45,7 +46,7 @@ class LiveStylizer:
         self._received = self._processed = self._dropped = 0
         self._done_at: deque[float] = deque()
         self._latencies: deque[float] = deque(maxlen=30)
-        self._error: str | None = None
+        self._error: StylizeError | None = None
 
     def configure(self, style: str | Style, options: StylizeOptions) -> None:
         options = options.validated()
@@ -64,7 +65,7 @@ class LiveStylizer:
             image = self.stylizer.stylize(newest, style, options).image
             error = None
         except StylizeError as exc:
-            image, error = newest, str(exc)
+            image, error = newest, exc
         finished = time.perf_counter()
         with self._lock:
             self._processed += 1
@@ -93,5 +94,6 @@ class LiveStylizer:
                 fps,
                 latencies[-1] if latencies else 0.0,
                 statistics.median(latencies) if latencies else 0.0,
+                None if self._error is None else str(self._error),
                 self._error,
             )

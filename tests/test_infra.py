@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from stylize.engine import LiteRTEngine
 from stylize.publish import Publisher
 from stylize.store import ModelStore
 
-from .conftest import ROOT, free_port
+from .conftest import ROOT, free_port, moto_server
 
 TEMPLATES = sorted((ROOT / "infra").glob("*.yaml"))
 
@@ -196,10 +197,68 @@ def test_dockerfile_is_slim_non_root_runtime_only():
 def test_service_template_wires_policy_store_and_health():
     resources = cfn_yaml(ROOT / "infra" / "service.yaml")["Resources"]
     assert resources["TaskRole"]["Properties"]["ManagedPolicyArns"] == [{"Ref": "AppPolicyArn"}]
-    container = resources["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    task = resources["TaskDefinition"]["Properties"]
+    container = task["ContainerDefinitions"][0]
     env = {e["Name"]: e["Value"] for e in container["Environment"]}
     assert env["STYLIZE_MODEL_STORE"] == {"Ref": "ModelStore"}
     assert resources["TargetGroup"]["Properties"]["HealthCheckPath"] == "/_stcore/health"
+    # non-root, read-only root filesystem; writable volumes exactly where the page writes
+    assert container["User"] == "10001" and container["ReadonlyRootFilesystem"] is True
+    volumes = {v["Name"] for v in task["Volumes"]}
+    mounts = {m["ContainerPath"]: m["SourceVolume"] for m in container["MountPoints"]}
+    assert set(mounts.values()) == volumes and "/tmp" in mounts
+    cache_dir = next(c.value for c in dockerfile.parse_file(str(ROOT / "Dockerfile")) if c.cmd == "ENV")
+    cache_dir = dict(zip(cache_dir[::2], cache_dir[1::2], strict=True))["STYLIZE_CACHE_DIR"]
+    assert any(cache_dir.startswith(path + "/") for path in mounts), (cache_dir, mounts)
+
+
+def test_container_start_with_a_dead_store_serves_the_page(tmp_path):
+    """The container's own start command, with a store that accepts connections and never
+    answers: the fetch gives up within its deadline with one line, and the page is served (its
+    health check passes) instead of the container exiting into a restart loop."""
+    import socket
+    import threading
+    import time
+    import urllib.request
+
+    from .conftest import wait_for_http
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)
+    accepted = []
+    threading.Thread(target=lambda: [accepted.append(silent.accept()) for _ in range(64)], daemon=True).start()
+    command = next(c for c in dockerfile.parse_file(str(ROOT / "Dockerfile")) if c.cmd == "CMD").value[-1]
+    port = free_port()
+    command = command.replace("8501", str(port)).replace("0.0.0.0", "127.0.0.1")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("STYLIZE_")},
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "STYLIZE_MODEL_STORE": "s3://models/v1",
+        "STYLIZE_CACHE_DIR": str(tmp_path / "cache"),
+        "STYLIZE_FETCH_DEADLINE": "4",
+        "STYLIZE_READ_TIMEOUT": "2",
+        "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{silent.getsockname()[1]}",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    started = time.monotonic()
+    proc = subprocess.Popen(["sh", "-c", command], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/_stcore/health", timeout=90)
+        waited = time.monotonic() - started
+        assert proc.poll() is None, "the page is being served"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5) as health:
+            assert health.status == 200
+        assert waited < 60, waited
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+        silent.close()
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "within 4 s" in errors[0] and "reachable" in errors[0], err[-2000:]
+    assert "models unavailable at start-up" in out
 
 
 def test_local_stand_in_command(shared):
@@ -209,3 +268,71 @@ def test_local_stand_in_command(shared):
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "bucket stack created" in ran.stdout and "37 uploaded" in ran.stdout and "open http://127.0.0.1:" in ran.stdout
+
+
+def rendered(node, bucket: str, prefix: str):
+    """A template fragment with the bucket's names filled in, as CloudFormation would."""
+    if isinstance(node, dict):
+        if set(node) == {"GetAtt"} and node["GetAtt"] == "ModelBucket.Arn":
+            return f"arn:aws:s3:::{bucket}"
+        if set(node) == {"Sub"}:
+            return node["Sub"].replace("${ModelBucket.Arn}", f"arn:aws:s3:::{bucket}").replace("${ModelsPrefix}", prefix)
+        return {k: rendered(v, bucket, prefix) for k, v in node.items()}
+    if isinstance(node, list):
+        return [rendered(v, bucket, prefix) for v in node]
+    return node
+
+
+def test_app_policy_denies_what_it_does_not_grant(shared, manifest, tmp_path, monkeypatch, aws_env):
+    """On a moto server that enforces IAM (as AWS does), a user holding only the template's app
+    policy reads the models through the page's own store, and is refused every write, every
+    delete and every object outside the models prefix."""
+    from botocore.exceptions import ClientError
+
+    with moto_server(INITIAL_NO_AUTH_ACTION_COUNT="3") as endpoint:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", endpoint)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+        iam = boto3.client("iam", endpoint_url=endpoint)
+        iam.create_user(UserName="admin")  # the three actions before IAM is enforced
+        iam.put_user_policy(UserName="admin", PolicyName="all", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        admin_key = iam.create_access_key(UserName="admin")["AccessKey"]
+        admin = boto3.session.Session(aws_access_key_id=admin_key["AccessKeyId"], aws_secret_access_key=admin_key["SecretAccessKey"], region_name="us-east-1")
+        s3_admin, iam_admin = admin.client("s3", endpoint_url=endpoint), admin.client("iam", endpoint_url=endpoint)
+        bucket = "stylizer-models-enforced"
+        s3_admin.create_bucket(Bucket=bucket)
+        asset = manifest.get("transfer", "int8")
+        s3_admin.upload_file(str(shared / asset.key), bucket, f"v1/{asset.key}")
+        s3_admin.put_object(Bucket=bucket, Key="private/secret.txt", Body=b"not for the page")
+        s3_admin.upload_file(str(shared / asset.key), bucket, f"v2/{asset.key}")
+
+        document = rendered(cfn_yaml(ROOT / "infra" / "bucket.yaml")["Resources"]["AppReadPolicy"]["Properties"]["PolicyDocument"], bucket, "v1")
+        policy_arn = iam_admin.create_policy(PolicyName="app-read", PolicyDocument=json.dumps(document))["Policy"]["Arn"]
+        iam_admin.create_user(UserName="page")
+        iam_admin.attach_user_policy(UserName="page", PolicyArn=policy_arn)
+        page_key = iam_admin.create_access_key(UserName="page")["AccessKey"]
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", page_key["AccessKeyId"])
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", page_key["SecretAccessKey"])
+        s3_page = boto3.session.Session(region_name="us-east-1").client("s3", endpoint_url=endpoint)  # the page's keys, from the environment
+
+        # allowed: the page's store reads its models
+        path = ModelStore.from_spec(f"s3://{bucket}/v1", tmp_path / "cache").fetch(asset)
+        assert path.read_bytes() == (shared / asset.key).read_bytes()
+
+        # denied: writes, deletes, other prefixes — each refused by the server, nothing changed
+        attempts = {
+            "overwrite a model": lambda: s3_page.put_object(Bucket=bucket, Key=f"v1/{asset.key}", Body=b"evil"),
+            "add an object": lambda: s3_page.put_object(Bucket=bucket, Key="v1/models/new.tflite", Body=b"evil"),
+            "delete a model": lambda: s3_page.delete_object(Bucket=bucket, Key=f"v1/{asset.key}"),
+            "read outside the prefix": lambda: s3_page.get_object(Bucket=bucket, Key="private/secret.txt"),
+            "read another version's prefix": lambda: s3_page.get_object(Bucket=bucket, Key=f"v2/{asset.key}"),
+            "change the bucket policy": lambda: s3_page.put_bucket_policy(Bucket=bucket, Policy=json.dumps(document)),
+            "delete the bucket": lambda: s3_page.delete_bucket(Bucket=bucket),
+        }
+        for what, attempt in attempts.items():
+            with pytest.raises(ClientError) as err:
+                attempt()
+            assert err.value.response["Error"]["Code"] == "AccessDenied", what
+        with pytest.raises(StoreError, match="access was denied"):
+            ModelStore.from_spec(f"s3://{bucket}/private", tmp_path / "other").fetch(asset)
+        unchanged = s3_admin.get_object(Bucket=bucket, Key=f"v1/{asset.key}")["Body"].read()
+        assert unchanged == (shared / asset.key).read_bytes()
