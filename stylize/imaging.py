@@ -74,6 +74,8 @@ def decode_image(data: bytes, what: str = "The photo", max_bytes: int = MAX_DECO
         size = f"{int(pixels.group(1)) / 1e6:.0f} megapixels, " if pixels else ""
         raise InputError(f"{what} is too large ({size}far more than {max_bytes / 2**20:.0f} MB when decoded); scale it down and try again.") from None
     except UnidentifiedImageError:
+        if data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+            raise InputError(f"{what} is damaged or cut short and could not be decoded; try another file.") from None
         kind = next((name for magic, name in OTHER_FORMATS.items() if data.startswith(magic)), None)
         if kind is None and data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypavif"):
             kind = "a HEIC/AVIF"

@@ -75,7 +75,7 @@ def _reason(exc: BaseException) -> str:
     """A short reason for a failed try, for the one sentence the user reads."""
     reason = getattr(exc, "reason", None) or exc
     text = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
-    if isinstance(reason, TimeoutError) or "timed out" in text.lower():
+    if isinstance(reason, TimeoutError) or "timed out" in text.lower() or "timeout" in text.lower():
         return "it did not answer in time"
     if isinstance(reason, ConnectionRefusedError) or "refused" in text.lower():
         return "the connection was refused"
@@ -136,6 +136,10 @@ class ProgressTotal:
     def describe(self) -> str:
         done_mb = sum(self._done.values()) / 1e6
         return f"{done_mb:.1f} of {self.total_bytes / 1e6:.1f} MB, {len(self._finished)} of {self.files} files"
+
+
+class _Skipped(StoreError):
+    """Not tried, because another asset of the same batch had failed."""
 
 
 class TransientError(Exception):
@@ -248,7 +252,7 @@ class S3Source:
             self._client = boto3.session.Session().client(
                 "s3",
                 config=Config(
-                    retries={"mode": "standard", "max_attempts": 1},
+                    retries={"mode": "standard", "total_max_attempts": 1},
                     connect_timeout=self.policy.connect_timeout,
                     read_timeout=self.policy.read_timeout,
                 ),
@@ -388,14 +392,17 @@ class ModelStore:
             return path
         return None
 
-    def fetch(self, asset: Asset, progress: ProgressCallback | None = None) -> Path:
+    def fetch(self, asset: Asset, progress: ProgressCallback | None = None, abort: threading.Event | None = None) -> Path:
         """The cached, verified file of ``asset``, downloading it first if needed: tries spaced
-        by jittered backoff, all within the policy's deadline."""
+        by jittered backoff, all within the policy's deadline; no new try once ``abort`` is set
+        (another asset of the same batch has failed)."""
         found = self._locate(asset)
         if found is not None:
             if progress:
                 progress(Progress(asset, asset.bytes, asset.bytes, cached=True))
             return found
+        if abort is not None and abort.is_set():
+            raise _Skipped(f"{asset.key} was not fetched because another file from the {self.description} could not be; see that error.")
         path = self.cache_dir / asset.key
         deadline = Deadline(self.policy.deadline)
         tries = 0
@@ -406,9 +413,11 @@ class ModelStore:
                 return path
             except TransientError as exc:
                 pause = random.uniform(0, self.policy.backoff * 2 ** (tries - 1))
-                if tries >= self.policy.tries or deadline.remaining() <= pause:
+                # a new try must have time for a whole read timeout: a silent store is not asked once more
+                out_of_time = deadline.remaining() - pause < min(self.policy.read_timeout, self.policy.deadline / 2)
+                if tries >= self.policy.tries or out_of_time or (abort is not None and abort.is_set()):
                     attempts = f"{tries} {'try' if tries == 1 else 'tries'}"
-                    within = f"within {self.policy.deadline:.0f} s ({attempts}; last: {exc})" if deadline.remaining() <= pause else f"after {attempts} (last: {exc})"
+                    within = f"within {self.policy.deadline:.0f} s ({attempts}; last: {exc})" if out_of_time else f"after {attempts} (last: {exc})"
                     raise StoreError(
                         f"{asset.key} could not be fetched from the {self.description} {within}; "
                         "check that the store is reachable, or raise STYLIZE_FETCH_DEADLINE for a slow link."
@@ -420,13 +429,25 @@ class ModelStore:
         cancelled and that error is raised."""
         assets = list(assets)
         paths: dict[str, Path] = {}
+        failed = threading.Event()  # once one asset fails, the others make no new try: a dead store is not asked again and again
+
+        def one(asset: Asset) -> Path:
+            try:
+                return self.fetch(asset, progress, failed)
+            except BaseException:
+                failed.set()  # by the worker itself, before it takes the next asset
+                raise
+
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(assets) or 1))) as pool:
-            futures = {pool.submit(self.fetch, a, progress): a.key for a in assets}
+            futures = {pool.submit(one, a): a.key for a in assets}
             for future in as_completed(futures):
-                if future.exception() is not None:
+                error = future.exception()
+                if isinstance(error, _Skipped):
+                    continue  # the asset that did fail is reported, not the ones skipped after it
+                if error is not None:
                     for other in futures:
                         other.cancel()
-                    raise future.exception()
+                    raise error
                 paths[futures[future]] = future.result()
         return {a.key: paths[a.key] for a in assets}
 
