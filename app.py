@@ -1,29 +1,38 @@
 """Background Stylizer — the page. Widgets, layout and session state only; every image, figure and
-timing comes from the ``stylize`` library. Run with: streamlit run app.py"""
+timing comes from the ``stylize`` library. Run with: streamlit run app.py
+
+Layout: one main column pair — the result first (so on a phone, where columns stack, the picture
+comes before the controls), the controls beside it on a wide screen — and the variant comparison
+below across the whole width. Nothing lives in the sidebar, so a phone reaches every control.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from dataclasses import replace
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from stylize import MASK_MODES, InputError, Result, Settings, Style, StylizeError, StylizeOptions, Stylizer
-from stylize.compare import REFERENCE, compare_variants
+from stylize.compare import REFERENCE, Comparison, compare_variants
 from stylize.engine import ENGINE_TITLES
-from stylize.imaging import fit_within, jpeg_bytes
-from stylize.pipeline import STAGES
+from stylize.imaging import center_square, image_size, jpeg_bytes, output_size
+from stylize.pipeline import STAGES, Preparation
 from stylize.webcam import WEBCAM_OPTIONS, LiveStylizer
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp"]
 MASK_LABELS = {"full": "Whole picture", "background": "Background only (keep the person)", "foreground": "Person only"}
-SHOWN_WIDTH = 520  # pixels on screen for a photo; the download keeps the full size
+VARIANT_LABELS = {"int8": "int8", "fp16": "float16", "dynamic": "dynamic-range int8"}
+SEGMENTER_LABELS = {"deeplabv3": "DeepLabV3", "deeplabv3-gpu": "DeepLabV3, GPU build", "segm-lite": "Meet segm_lite (fastest)"}
+SIZES = {"1024": 1024, "512": 512, "full": None}  # the result's long side
+STROKES = {"Fine": None, "Medium": 768, "Coarse": 384}  # the long side the network paints at
+DEFAULT_MS_PER_MEGAPIXEL = 330.0  # int8 on OpenVINO here, until this visitor's own result says better
 
-st.set_page_config(page_title="Background Stylizer", layout="wide")
+st.set_page_config(page_title="Background Stylizer", layout="wide", initial_sidebar_state="collapsed")
 log = logging.getLogger("stylize.page")
 
 
@@ -40,8 +49,8 @@ def ice_servers() -> list[dict]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def thumbnail(_stylizer: Stylizer, name: str) -> bytes:
-    """A small JPEG of a gallery style, encoded once for every visitor."""
-    return jpeg_bytes(fit_within(_stylizer.style(name).pixels, 160))
+    """A small square JPEG of a gallery style (all the same size, so the grid lines up)."""
+    return jpeg_bytes(center_square(_stylizer.style(name).pixels, 160))
 
 
 def for_visitor(exc: StylizeError) -> str:
@@ -53,190 +62,336 @@ def for_visitor(exc: StylizeError) -> str:
     return "Something went wrong on our side while painting; please try again, or pick another model variant."
 
 
-def start(stylizer: Stylizer) -> None:
-    """Fetch the models with a progress bar the first time (visitors arriving together share one
-    fetch); stop the page with one message if the store can't be read."""
+# --- start-up ------------------------------------------------------------------------------------
+
+
+def models_unavailable(stylizer: Stylizer) -> bool:
+    """True (with the message shown) when the background preparation has failed; a reload tries again."""
+    job, _ = stylizer.prepare_in_background()
+    if not job.done() or job.exception() is None:
+        return False
+    log.error("The models could not be loaded: %s", job.exception())  # the whole sentence, for the operator
+    st.error("The models are unavailable right now: the model store could not be read. Reload the page in a minute to try again.")
+    return True
+
+
+@st.fragment(run_every=0.5)
+def preparing(stylizer: Stylizer, progress: Preparation) -> None:
+    """A real progress bar (bytes fetched, models compiled, styles ready) while the visitor
+    already chooses; the whole page reruns once the models are ready."""
     if stylizer.ready:
-        return
-    job, total = stylizer.prepare_in_background()
-    bar = st.progress(0.0, text="Fetching the models…")
-    while not job.done():
-        bar.progress(total.fraction, text=f"Fetching the models: {total.describe()}")
-        time.sleep(0.1)
-    bar.empty()
-    try:
-        job.result()
-    except StylizeError as exc:
-        log.error("The models could not be loaded: %s", exc)  # the whole sentence, for the operator
-        st.error("The models are unavailable right now: the model store could not be read. Reload the page in a minute to try again.")
-        st.stop()
+        st.rerun()
+    st.progress(progress.fraction, text=f"Getting the painter ready — {progress.describe()}")
+    st.caption("You can already choose a photo and a style; the picture appears as soon as the models are loaded.")
 
 
-def choose_style(stylizer: Stylizer) -> Style:
-    st.header("Style")
+# --- controls --------------------------------------------------------------------------------------
+
+
+def choose_style(stylizer: Stylizer) -> str | Style:
+    """The gallery style's title, or the visitor's own style image."""
     titles = [a.title for a in stylizer.gallery]
     st.session_state.setdefault("style", "Starry Night")
-    title = st.selectbox("Gallery style", titles, key="style")
-    own = st.file_uploader("…or your own style image", type=IMAGE_TYPES, key="own_style")
+    own = st.session_state.get("own_style")
+    st.selectbox("Style", titles, key="style", disabled=own is not None, help="Or upload your own style image below.")
+    st.file_uploader("…or your own style image", type=IMAGE_TYPES, key="own_style")
     if own is not None:
         try:
-            return Style.from_bytes(own.getvalue(), name="upload", title=own.name)
+            style = Style.from_bytes(own.getvalue(), name="upload", title=own.name)
+            st.image(jpeg_bytes(center_square(style.pixels, 160)), caption=f"Your style: {own.name}", width=96)
+            return style
         except StylizeError as exc:
-            st.error(f"{for_visitor(exc)} Using {title} instead.")
-    return stylizer.style(title)
-
-
-def choose_options(stylizer: Stylizer) -> StylizeOptions:
-    strength = st.slider("Style strength", 0.0, 1.0, 1.0, 0.05)
-    st.header("What to paint")
-    mask = st.radio("Paint", MASK_MODES, index=1, format_func=MASK_LABELS.get, key="mask")
-    segmenters = {a.name: a for a in stylizer.assets("segment")}
-    segmenter = st.selectbox("Segmentation model", list(segmenters), format_func=lambda n: segmenters[n].title, disabled=mask == "full", key="segmenter")
-    st.header("Model variant")
-    transfers = {a.name: a for a in stylizer.assets("transfer")}
-    transfer = st.radio(
-        "Transfer model", list(transfers), key="transfer", format_func=lambda n: f"{transfers[n].title.split('(')[-1].rstrip(')')} · {transfers[n].bytes / 1e6:.2f} MB"
-    )
-    engines = list(ENGINE_TITLES)
-    st.session_state.setdefault("engine", stylizer.engine.name)
-    engine = st.radio("Runtime", engines, key="engine", horizontal=True, format_func=ENGINE_TITLES.get)
-    return StylizeOptions(transfer=transfer, segmenter=segmenter, mask=mask, strength=strength, engine=engine)
+            st.error(f"{for_visitor(exc)} Using {st.session_state['style']} instead.")
+    if stylizer.ready:
+        show_gallery(stylizer)
+    return st.session_state["style"]
 
 
 def show_gallery(stylizer: Stylizer) -> None:
-    with st.expander("Style gallery — pick an artwork", expanded=False):
-        columns = st.columns(7)
+    current = st.session_state["style"]
+    with st.expander(f"Gallery — now: {current}", expanded=False):
+        columns = st.columns(4)
         for i, asset in enumerate(stylizer.gallery):
-            with columns[i % 7]:
-                st.image(thumbnail(stylizer, asset.name), caption=asset.title, width="stretch")
-                st.button("Use", key=f"use-{asset.name}", on_click=st.session_state.__setitem__, args=("style", asset.title))
+            with columns[i % 4]:
+                chosen = asset.title == current
+                st.image(thumbnail(stylizer, asset.name), width="stretch")
+                st.button(
+                    "✓ Chosen" if chosen else "Use",
+                    key=f"use-{asset.name}",
+                    help=asset.title,
+                    type="primary" if chosen else "secondary",
+                    disabled=chosen,
+                    width="stretch",
+                    on_click=st.session_state.__setitem__,
+                    args=("style", asset.title),
+                )
+                st.caption(asset.title)
 
 
-def photo_input(stylizer: Stylizer) -> tuple[str, bytes]:
-    uploaded = st.file_uploader("Upload a photo (JPEG, PNG or WEBP)", type=IMAGE_TYPES, key="photo")
+def choose_options(stylizer: Stylizer, webcam: bool) -> StylizeOptions:
+    strength = st.slider("Style strength", 0.0, 1.0, 1.0, 0.05, key="strength")
+    mask = st.radio("What to paint", MASK_MODES, index=1, format_func=MASK_LABELS.get, key="mask")
+    segmenters = [a.name for a in stylizer.assets("segment")]
+    segmenter = st.selectbox("Finding the person", segmenters, format_func=lambda n: SEGMENTER_LABELS.get(n, n), disabled=mask == "full", key="segmenter")
+    transfers = {a.name: a for a in stylizer.assets("transfer")}
+    transfer = st.radio(
+        "Transfer model", list(transfers), key="transfer", horizontal=True, format_func=lambda n: f"{VARIANT_LABELS.get(n, n)} · {transfers[n].bytes / 1e6:.2f} MB"
+    )
+    st.session_state.setdefault("engine", stylizer.engine.name)
+    engine = st.radio("Runtime", list(ENGINE_TITLES), key="engine", horizontal=True, format_func=ENGINE_TITLES.get)
+    options = StylizeOptions(transfer=transfer, segmenter=segmenter, mask=mask, strength=strength, engine=engine)
+    if webcam:
+        return replace(options, max_side=WEBCAM_OPTIONS.max_side)
+    return options
+
+
+def choose_size(options: StylizeOptions, photo_size: tuple[int, int] | None) -> StylizeOptions:
+    """The result's size and the stroke size, each with what it costs."""
+    rate = st.session_state.get("ms_per_megapixel", DEFAULT_MS_PER_MEGAPIXEL)
+
+    def label(key: str) -> str:
+        if photo_size is None:
+            return {"1024": "1024 px", "512": "512 px", "full": "Full size"}[key]
+        width, height = output_size(*photo_size, SIZES[key])
+        return f"{'Full size ' if key == 'full' else ''}{width}×{height} · ≈{rate * width * height / 1e6 / 1000:.1f} s"
+
+    size = st.radio("Result size", list(SIZES), key="size", format_func=label, horizontal=False)
+    strokes = st.radio(
+        "Stroke size",
+        list(STROKES),
+        key="strokes",
+        horizontal=True,
+        help="The network paints at the result's size (fine), at 768 px (medium) or 384 px (coarse) and the painting is scaled to the result: fewer pixels, bigger brush strokes.",
+    )
+    return replace(options, max_side=SIZES[size], paint_side=STROKES[strokes])
+
+
+def photo_input(stylizer: Stylizer) -> tuple[str, bytes | None]:
+    uploaded = st.file_uploader("Your photo (JPEG, PNG or WEBP)", type=IMAGE_TYPES, key="photo")
     if uploaded is not None:
         return uploaded.name, uploaded.getvalue()
     samples = {a.title: a for a in stylizer.assets("photo")}
-    title = st.selectbox("…or try a sample photo", list(samples), key="sample")
+    title = st.selectbox("…or a sample photo", list(samples), key="sample")
+    if not stylizer.ready:
+        return title, None
     return title, stylizer.store.fetch(samples[title]).read_bytes()
 
 
-def paint(stylizer: Stylizer, photo: bytes, style: Style, options: StylizeOptions) -> Result:
+# --- the photo ---------------------------------------------------------------------------------
+
+
+def paint(stylizer: Stylizer, photo: bytes, style: str | Style, options: StylizeOptions) -> Result:
     """The result for this photo, style and options; kept per visitor so reruns don't repaint."""
-    key = (hashlib.sha256(photo).hexdigest(), style.sha256, options)
+    style_key = style.sha256 if isinstance(style, Style) else style
+    key = (hashlib.sha256(photo).hexdigest(), style_key, options)
     cached = st.session_state.get("painted")
     if cached and cached[0] == key:
         return cached[1]
     result = stylizer.stylize(photo, style, options)
+    st.session_state["ms_per_megapixel"] = result.total_ms / max(0.05, result.image.shape[0] * result.image.shape[1] / 1e6)
     st.session_state["painted"] = (key, result)
     return result
 
 
-def show_result(result: Result, photo_name: str) -> None:
-    shown = min(SHOWN_WIDTH, result.image.shape[1])
-    left, right, _ = st.columns([1, 1, 0.2])
-    left.image(result.original, caption=f"Original · {photo_name}", width=shown, output_format="JPEG")
-    right.image(result.image, caption=f"{result.style} · {MASK_LABELS[result.options.mask].lower()} · {result.options.transfer}", width=shown, output_format="JPEG")
+def describe(result: Result) -> str:
     height, width = result.image.shape[:2]
     paint_w, paint_h = result.paint_size
-    st.download_button("Download PNG", result.png, file_name="stylized.png", mime="image/png", key="download", on_click="ignore")
-    st.caption(
-        f"{width}×{height} px · {result.style} · {MASK_LABELS[result.options.mask].lower()} · {result.options.transfer} on {ENGINE_TITLES[result.engine]}, "
-        f"painted at {paint_w}×{paint_h} · total {result.total_ms:.0f} ms · " + " · ".join(f"{s} {result.timings_ms[s]:.0f} ms" for s in STAGES)
+    options = result.options
+    what = MASK_LABELS[options.mask].lower()
+    if options.mask != "full":
+        what += f" (found by {SEGMENTER_LABELS.get(options.segmenter, options.segmenter)})"
+    return (
+        f"{width}×{height} px · {result.style} · {what} · strength {options.strength:.2f} · "
+        f"{VARIANT_LABELS.get(options.transfer, options.transfer)} on {ENGINE_TITLES[result.engine]}, painted at {paint_w}×{paint_h} · "
+        f"total {result.total_ms:.0f} ms · " + " · ".join(f"{s} {result.timings_ms[s]:.0f} ms" for s in STAGES)
     )
 
 
-def show_comparison(stylizer: Stylizer, result: Result, style: Style) -> None:
+def show_result(result: Result, photo_name: str, photo_size: tuple[int, int]) -> None:
+    painted, original = st.columns(2)
+    painted.image(result.image, caption=f"Painted · {result.style}", width="stretch", output_format="JPEG")
+    original.image(result.original, caption=f"Original · {photo_name}", width="stretch", output_format="JPEG")
+    height, width = result.image.shape[:2]
+    st.caption(describe(result))
+    if (width, height) != photo_size:
+        st.info(f"Your photo is {photo_size[0]}×{photo_size[1]}; this result is {width}×{height}. Choose *Full size* under Result size to paint it at its own size.")
+    st.download_button(
+        f"Download PNG ({width}×{height})", result.png, file_name=f"stylized-{width}x{height}.png", mime="image/png", key="download", on_click="ignore"
+    )
+
+
+# --- the comparison ----------------------------------------------------------------------------
+
+
+def comparison_table(comparison: Comparison) -> pd.DataFrame:
+    rows = []
+    for r in comparison.reports:
+        fidelity = None if r.psnr_db == float("inf") else round(r.psnr_db, 1)
+        rows.append(
+            {
+                "Model": f"{'transfer' if r.kind == 'transfer' else 'segment'} · {VARIANT_LABELS.get(r.name, SEGMENTER_LABELS.get(r.name, r.name))}",
+                "Runtime": ENGINE_TITLES[r.engine],
+                "Precision": VARIANT_LABELS.get(r.precision, r.precision),
+                "Size": r.file_bytes / 1e6,
+                "Load": r.load_ms,
+                "Median latency": r.median_ms,
+                "Whole request": r.median_total_ms,
+                "Memory": r.peak_rss_mb,
+                "Fidelity (PSNR vs float)": "float reference" if r.is_reference else ("identical" if fidelity is None else f"{fidelity:.1f} dB"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+TABLE_COLUMNS = {
+    "Size": st.column_config.NumberColumn("Size", format="%.2f MB", help="The model file"),
+    "Load": st.column_config.NumberColumn("Load", format="%.0f ms", help="Reading and compiling the file, once per process"),
+    "Median latency": st.column_config.NumberColumn("Median latency", format="%.0f ms", help="Of the stage this model runs"),
+    "Whole request": st.column_config.NumberColumn("Whole request", format="%.0f ms"),
+    "Memory": st.column_config.NumberColumn("Memory", format="%.0f MB", help="What loading it and its first run at this size added to the process"),
+}
+
+
+def latency_chart(table: pd.DataFrame, kind: str, title: str) -> alt.Chart:
+    data = table[table["Model"].str.startswith(kind)]
+    return (
+        alt.Chart(data, title=title)
+        .mark_point(filled=True, size=120)
+        .encode(
+            x=alt.X("Size:Q", title="model file (MB)", scale=alt.Scale(zero=True, nice=True, padding=12)),
+            y=alt.Y("Median latency:Q", title="median latency (ms)", scale=alt.Scale(zero=True, nice=True, padding=12)),
+            color=alt.Color("Runtime:N", legend=alt.Legend(orient="bottom")),
+            shape=alt.Shape("Model:N", legend=alt.Legend(orient="bottom", columns=1, labelLimit=260)),
+            tooltip=["Model", "Runtime", "Size", "Median latency", "Fidelity (PSNR vs float)"],
+        )
+        .properties(height=260)
+    )
+
+
+def show_comparison(stylizer: Stylizer, result: Result, style: str | Style) -> None:
     st.subheader("Compare model variants")
     st.write(
-        f"Runs every transfer variant{' and every segmentation model' if result.options.mask != 'full' else ''} on each runtime "
-        f"({', '.join(ENGINE_TITLES.values())}) on this photo and style, on this machine, interleaved. Fidelity is PSNR against the float reference "
-        f"({REFERENCE['transfer']} transfer, {REFERENCE['segment']} segmentation, on {ENGINE_TITLES[REFERENCE['engine']]})."
+        f"Runs every transfer variant{' and every segmentation model' if result.options.mask != 'full' else ''} on both runtimes "
+        f"({' and '.join(ENGINE_TITLES.values())}) on this photo and style, here and now, interleaved. Fidelity is PSNR against the float reference "
+        f"({VARIANT_LABELS[REFERENCE['transfer']]} transfer and {SEGMENTER_LABELS[REFERENCE['segment']]} on {ENGINE_TITLES[REFERENCE['engine']]}); higher is closer."
     )
-    runs = st.number_input("Runs per variant", min_value=1, max_value=20, value=5, key="runs")
-    if st.button("Compare variants", key="compare", type="primary"):
-        with st.spinner("Measuring every variant…"):
-            st.session_state["comparison"] = compare_variants(stylizer, result.original, style, result.options, runs=int(runs))
-    comparison = st.session_state.get("comparison")
+    runs_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
+    runs = runs_col.number_input("Runs per variant", min_value=1, max_value=20, value=3, key="runs")
+    if button_col.button("Compare variants", key="compare", type="primary"):
+        bar = st.progress(0.0, text="Measuring…")
+
+        def progress(done: int, total: int, what: str) -> None:
+            bar.progress(done / total, text=f"Measuring {what} — run {done} of {total}")
+
+        st.session_state["comparison"] = compare_variants(stylizer, result.original, style, result.options, runs=int(runs), progress=progress)
+        bar.empty()
+    comparison: Comparison | None = st.session_state.get("comparison")
     if comparison is None:
         return
-    table = pd.DataFrame(comparison.rows())
-    numbers, chart = st.columns([3, 2])
-    numbers.dataframe(table.drop(columns=["kind", "model", "runtime"]), hide_index=True, width="stretch")
-    chart.scatter_chart(table, x="size_mb", y="median_ms", color="variant", x_label="model file size (MB)", y_label="median latency (ms)", height=260)
-    columns = st.columns(len(comparison.reports))
-    for column, report in zip(columns, comparison.reports, strict=True):
-        with column:
-            st.image(report.image, width="stretch", output_format="JPEG")
-            st.markdown(f"**{report.label}** ({report.precision})")
-            fidelity = "float reference" if report.is_reference else "identical to reference" if report.psnr_db == float("inf") else f"{report.psnr_db:.1f} dB"
-            st.caption(f"{report.file_bytes / 1e6:.2f} MB · {report.median_ms:.0f} ms median of {report.runs} · {fidelity}")
+    table = comparison_table(comparison)
+    st.dataframe(table, hide_index=True, width="stretch", column_config=TABLE_COLUMNS)
+    transfer_chart, segment_chart = st.columns(2)
+    transfer_chart.altair_chart(latency_chart(table, "transfer", "Transfer: latency against size"), width="stretch")
+    if (table["Model"].str.startswith("segment")).any():
+        segment_chart.altair_chart(latency_chart(table, "segment", "Segmentation: latency against size"), width="stretch")
+    left, top, width, height = comparison.detail_box()
+    st.markdown(f"**The same {width}×{height} pixels of each result, at 1:1** — where the variants differ most (from {left}, {top}).")
+    crops = comparison.crops()
+    per_row = 4
+    for start in range(0, len(crops), per_row):
+        for column, report, crop in zip(st.columns(per_row), comparison.reports[start : start + per_row], crops[start : start + per_row], strict=False):
+            with column:
+                st.image(crop, width=crop.shape[1], output_format="PNG")
+                fidelity = "float reference" if report.is_reference else "identical" if report.psnr_db == float("inf") else f"{report.psnr_db:.1f} dB"
+                model = VARIANT_LABELS.get(report.name, SEGMENTER_LABELS.get(report.name, report.name))
+                st.caption(f"**{report.kind} {model}** · {ENGINE_TITLES[report.engine]} · {report.median_ms:.0f} ms · {fidelity}")
 
 
-def photo_page(stylizer: Stylizer, style: Style, options: StylizeOptions) -> None:
-    name, photo = photo_input(stylizer)
-    try:
-        result = paint(stylizer, photo, style, options)
-    except StylizeError as exc:
-        st.error(for_visitor(exc))
-        return
-    show_result(result, name)
-    show_comparison(stylizer, result, style)
+# --- the webcam ----------------------------------------------------------------------------------
 
 
-def webcam_page(stylizer: Stylizer, style: Style, options: StylizeOptions) -> None:
-    options = replace(options, max_side=WEBCAM_OPTIONS.max_side)
+def webcam_page(stylizer: Stylizer, style: str | Style, options: StylizeOptions) -> None:
+    beside = st.toggle("Show the original beside the painting", value=True, key="beside")
     stylizer.warm_up(640, 480, options)  # the camera's frame size is compiled before the first frame (once per process)
-    live = st.session_state.get("live")
+    live: LiveStylizer | None = st.session_state.get("live")
     if live is None:
-        live = st.session_state["live"] = LiveStylizer(stylizer, style, options)
-    live.configure(style, options)
-    st.write("Press **Start** and allow the camera. Only the newest frame is painted; frames that arrive meanwhile are dropped, so the delay never grows.")
-    figures = st.container()
-    webrtc_streamer(
+        live = st.session_state["live"] = LiveStylizer(stylizer, style, options, beside=beside)
+    live.configure(style, options, beside=beside)
+    st.caption("Press **Start** and allow the camera. Each frame is painted at 384 px; while one is being painted, newer frames replace the waiting one, so the picture stays live.")
+    context = webrtc_streamer(
         key="webcam",
         mode=WebRtcMode.SENDRECV,
         queued_video_frames_callback=live,
         media_stream_constraints={"video": {"width": 640, "height": 480}, "audio": False},
         rtc_configuration={"iceServers": ice_servers()},
         async_processing=True,
-        video_html_attrs={"autoPlay": True, "muted": True, "style": {"width": "640px", "maxWidth": "100%"}},
+        video_html_attrs={"autoPlay": True, "muted": True, "playsInline": True, "style": {"width": "100%"}},
     )
-    with figures:
-        live_figures(live)
+    live_figures(live, context)
 
 
 @st.fragment(run_every=1.0)
-def live_figures(live: LiveStylizer) -> None:
+def live_figures(live: LiveStylizer, context) -> None:
+    if not context.state.playing:
+        live.reset()  # the figures start afresh with the next Start
+        st.caption("The figures appear here while the camera runs.")
+        return
     stats = live.stats()
     a, b, c, d = st.columns(4)
-    a.metric("Frames painted", stats.processed)
-    b.metric("Frames per second", f"{stats.fps:.1f}")
-    c.metric("Latency per frame", f"{stats.median_ms:.0f} ms")
-    d.metric("Stale frames dropped", stats.dropped)
+    a.metric("Frames per second", f"{stats.fps:.1f}")
+    b.metric("Latency per frame", f"{stats.median_ms:.0f} ms")
+    c.metric("Frames painted", stats.processed)
+    d.metric("Skipped to keep up", stats.dropped, help="Normal: frames that arrived while another was being painted; only the newest is painted.")
     if stats.failure is not None:
         st.error(for_visitor(stats.failure))
 
 
+# --- the page ------------------------------------------------------------------------------------
+
+
 def main() -> None:
     st.title("Background Stylizer")
-    st.caption("Paint your photo — or only what's behind you — in the style of an artwork. Magenta arbitrary style transfer + person segmentation, on OpenVINO or LiteRT.")
+    st.caption("Paint your photo — or only what's behind you — in the style of an artwork. Magenta arbitrary style transfer and person segmentation, on OpenVINO or LiteRT.")
     try:
         stylizer = shared_stylizer()
     except StylizeError as exc:
         log.error("The page is not configured correctly: %s", exc)
         st.error("The page is not configured correctly; the server's log says what to fix.")
         st.stop()
-    start(stylizer)
-    with st.sidebar:
-        source = st.radio("Input", ["Photo", "Webcam"], horizontal=True, key="source")
+    if models_unavailable(stylizer):
+        st.stop()
+    _, progress = stylizer.prepare_in_background()
+
+    result_column, controls_column = st.columns([3, 2], gap="large")
+    with controls_column:
+        source = st.segmented_control("Input", ["Photo", "Webcam"], default="Photo", key="source") or "Photo"
+        name, photo = photo_input(stylizer) if source == "Photo" else ("", None)
         style = choose_style(stylizer)
-        options = choose_options(stylizer)
-    show_gallery(stylizer)
-    if source == "Photo":
-        photo_page(stylizer, style, options)
-    else:
-        webcam_page(stylizer, style, options)
+        options = choose_options(stylizer, webcam=source == "Webcam")
+        photo_size = None
+        if photo is not None:
+            try:
+                photo_size = image_size(photo)
+            except StylizeError as exc:
+                st.error(for_visitor(exc))
+                photo = None
+        if source == "Photo":
+            options = choose_size(options, photo_size)
+    result = None
+    with result_column:
+        if not stylizer.ready:
+            preparing(stylizer, progress)
+        elif source == "Webcam":
+            webcam_page(stylizer, style, options)
+        elif photo is not None:
+            try:
+                result = paint(stylizer, photo, style, options)
+            except StylizeError as exc:
+                st.error(for_visitor(exc))
+            else:
+                show_result(result, name, photo_size)
+    if result is not None:
+        show_comparison(stylizer, result, style)
 
 
 main()

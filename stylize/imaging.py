@@ -89,6 +89,23 @@ def decode_image(data: bytes, what: str = "The photo", max_bytes: int = MAX_DECO
     return to_rgb(image)
 
 
+def image_size(data: bytes, what: str = "The photo") -> tuple[int, int]:
+    """(width, height) of an image file as it will be shown (EXIF orientation applied), read
+    from its header only; the same one-sentence errors as ``decode_image``."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=FORMATS)
+            width, height = image.size
+            with contextlib.suppress(Exception):
+                if image.getexif().get(0x0112) in (5, 6, 7, 8):
+                    width, height = height, width
+            return width, height
+    except Exception:  # noqa: BLE001 - any failure: decode_image names it precisely
+        decode_image(data, what)
+        raise
+
+
 def to_rgb(image: Image.Image) -> np.ndarray:
     """sRGB pixels of any PIL image: an embedded colour profile is converted to sRGB, 16-bit and
     32-bit grey scaled to 8 bits (not clipped), transparent areas become white."""
@@ -190,11 +207,15 @@ def from_unit_float(values: np.ndarray) -> np.ndarray:
 
 
 def feather(mask: np.ndarray, radius: float) -> np.ndarray:
-    """A hard 0/1 mask with its edge softened by a Gaussian blur of ``radius`` pixels."""
+    """A hard 0/1 mask with a soft edge about ``radius`` pixels wide that lies wholly *inside*
+    the mask: 0 on and outside its border, rising to 1 within about two radii. Blurring across the
+    border instead would let the kept region bleed out — a halo of, say, a white wall around a
+    person whose background is painted."""
     if radius <= 0:
         return mask.astype(np.float32)
     image = Image.fromarray(from_unit_float(mask.astype(np.float32)), mode="L")
-    return np.asarray(image.filter(ImageFilter.GaussianBlur(radius)), dtype=np.float32) / 255.0
+    blurred = np.asarray(image.filter(ImageFilter.GaussianBlur(radius)), dtype=np.float32) / 255.0
+    return np.clip(2.0 * blurred - 1.0, 0.0, 1.0)
 
 
 def composite(keep: np.ndarray, painted: np.ndarray, keep_weight: np.ndarray) -> np.ndarray:

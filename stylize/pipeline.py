@@ -44,18 +44,19 @@ from .imaging import (
 )
 from .manifest import Asset, Manifest, load_manifest
 from .segment import Segmenter
-from .store import ModelStore, ProgressCallback, ProgressTotal
+from .store import ModelStore, ProgressTotal
 from .styles import Style, StyleVectors, decode_vectors, vectors_key
 
 MASK_MODES = ("full", "background", "foreground")
 STAGES = ("decode", "segment", "predict", "transfer", "composite")
-MAX_PAINT_SIDE = {"openvino": 2048, "litert": 1024}  # LiteRT needs ~1.5 GB at 1024×768, OpenVINO ~0.7 GB at 2048×1536
+MAX_PAINT_SIDE = {"openvino": 2048, "litert": 768}  # LiteRT needs ~1.5 GB at 1024×768, OpenVINO ~0.6 GB at 2048×1536
 SIZE_MULTIPLE = 4  # the transfer networks halve the picture twice and double it back
 # Style vectors always come from LiteRT, whatever the request's engine: the predict network runs
 # once per style, LiteRT's integer kernels are the reference for its int8 file (OpenVINO emulates
 # them in float and lands up to 0.08 away per number), and so the vectors cached on disk and
 # published beside the models are the same for every engine.
 PREDICT_ENGINE = "litert"
+RETRY_PREPARE_AFTER = 20.0  # seconds: a failed preparation is not started again sooner
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,38 @@ class StylizeOptions:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class Preparation:
+    """How far ``Stylizer.prepare`` has come, as a visitor can follow it: the bytes fetched from
+    the store, then the models loaded (and compiled), then the gallery's style vectors."""
+
+    WEIGHTS = {"fetch": 0.6, "models": 0.3, "styles": 0.1}
+
+    def __init__(self, assets, models: int, styles: int):
+        self.fetch = ProgressTotal(assets, lambda _: None)
+        self.totals = {"models": max(1, models), "styles": max(1, styles)}
+        self.done = {"models": 0, "styles": 0}
+        self.finished_at: float | None = None  # time.monotonic() when prepare ended, well or not
+        self._lock = threading.Lock()
+
+    def step(self, part: str) -> None:
+        with self._lock:
+            self.done[part] += 1
+
+    @property
+    def fraction(self) -> float:
+        parts = {"fetch": self.fetch.fraction, **{k: self.done[k] / self.totals[k] for k in self.done}}
+        if all(v >= 1.0 for v in parts.values()):
+            return 1.0
+        return min(1.0, sum(self.WEIGHTS[k] * v for k, v in parts.items()))
+
+    def describe(self) -> str:
+        if self.fetch.fraction < 1.0:
+            return f"fetching the models: {self.fetch.describe()}"
+        if self.done["models"] < self.totals["models"]:
+            return f"loading the models: {self.done['models']} of {self.totals['models']} ready"
+        return f"preparing the styles: {self.done['styles']} of {self.totals['styles']} ready"
 
 
 @dataclass
@@ -164,31 +197,42 @@ class Stylizer:
         return self.assets("style")
 
     # --- loading ---------------------------------------------------------------------------------
-    def prepare(self, progress: ProgressCallback | None = None) -> dict[str, Path]:
+    def prepare(self, progress: Preparation | None = None) -> dict[str, Path]:
         """Fetch every required asset (concurrently), load every model and have the gallery's
-        style vectors ready. Safe to call again; ``ready`` is true once it has succeeded."""
-        paths = self.store.fetch_many(self.manifest.required(), progress, self.fetch_workers)
-        for role in ("transfer", "segment"):
-            for asset in self.assets(role):
-                self.model(asset)
-        self.adopt_published_vectors()
-        for asset in self.gallery:
-            self.vectors.vector(self.style(asset.name))
+        style vectors ready, reporting each step to ``progress``. Safe to call again; ``ready``
+        is true once it has succeeded."""
+        progress = progress or Preparation(self.manifest.required(), len(self.assets("transfer")) + len(self.assets("segment")), len(self.gallery))
+        try:
+            paths = self.store.fetch_many(self.manifest.required(), progress.fetch, self.fetch_workers)
+            for role in ("transfer", "segment"):
+                for asset in self.assets(role):
+                    self.model(asset)
+                    progress.step("models")
+            self.adopt_published_vectors()
+            for asset in self.gallery:
+                self.vectors.vector(self.style(asset.name))
+                progress.step("styles")
+        finally:
+            progress.finished_at = time.monotonic()
         self.ready = True
         return paths
 
-    def prepare_in_background(self) -> tuple[Future, ProgressTotal]:
+    def prepare_in_background(self) -> tuple[Future, Preparation]:
         """Start ``prepare`` on a worker thread, or join the one already running, so that visitors
         arriving together share one fetch; returns its future and progress. A failed attempt is
         started afresh on the next call."""
         with self._lock:
             job = self._preparing
-            if job is None or (job[0].done() and job[0].exception() is not None):
-                total = ProgressTotal(self.manifest.required(), lambda _: None)
+            failed = job is not None and job[0].done() and job[0].exception() is not None
+            if job is None or (failed and time.monotonic() - self._failed_at(job) >= RETRY_PREPARE_AFTER):
+                progress = Preparation(self.manifest.required(), len(self.assets("transfer")) + len(self.assets("segment")), len(self.gallery))
                 worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stylize-prepare")
-                job = self._preparing = (worker.submit(self.prepare, total), total)
+                job = self._preparing = (worker.submit(self.prepare, progress), progress)
                 worker.shutdown(wait=False)
             return job
+
+    def _failed_at(self, job: tuple[Future, Preparation]) -> float:
+        return job[1].finished_at or 0.0
 
     def load_for(self, options: StylizeOptions) -> None:
         """Load the models ``options`` need now, so that a request's timings hold no loading."""

@@ -39,30 +39,40 @@ class LiveStats:
 
 
 class LiveStylizer:
-    def __init__(self, stylizer: Stylizer, style: str | Style, options: StylizeOptions):
+    def __init__(self, stylizer: Stylizer, style: str | Style, options: StylizeOptions, beside: bool = False):
         self.stylizer = stylizer
         self._lock = threading.Lock()
-        self._style, self._options = style, options.validated()
-        self._received = self._processed = self._dropped = 0
-        self._done_at: deque[float] = deque()
-        self._latencies: deque[float] = deque(maxlen=30)
-        self._error: StylizeError | None = None
+        self._style, self._options, self._beside = style, options.validated(), beside
+        self.reset()
 
-    def configure(self, style: str | Style, options: StylizeOptions) -> None:
+    def reset(self) -> None:
+        """Start the figures afresh (the camera was stopped)."""
+        with self._lock:
+            self._received = self._processed = self._dropped = 0
+            self._done_at: deque[float] = deque()
+            self._latencies: deque[float] = deque(maxlen=30)
+            self._error: StylizeError | None = None
+
+    def configure(self, style: str | Style, options: StylizeOptions, beside: bool | None = None) -> None:
+        """Change the style and options (and whether the original is shown beside the painting);
+        the next frame uses them."""
         options = options.validated()
         with self._lock:
             self._style, self._options = style, options
+            if beside is not None:
+                self._beside = beside
 
     def paint_newest(self, newest: np.ndarray, arrived: int = 1) -> np.ndarray:
         """``newest`` (RGB) painted; the ``arrived - 1`` frames that came before it since the last
         call are counted as dropped and never painted."""
         with self._lock:
-            style, options = self._style, self._options
+            style, options, beside = self._style, self._options, self._beside
             self._received += arrived
             self._dropped += arrived - 1
         start = time.perf_counter()
         try:
-            image = self.stylizer.stylize(newest, style, options).image
+            result = self.stylizer.stylize(newest, style, options)
+            image = np.concatenate([result.original, result.image], axis=1) if beside else result.image
             error = None
         except StylizeError as exc:
             image, error = newest, exc
@@ -77,9 +87,22 @@ class LiveStylizer:
         return image
 
     async def __call__(self, frames: list[av.VideoFrame]) -> list[av.VideoFrame]:
-        """streamlit-webrtc's ``queued_video_frames_callback``: one painted frame out."""
-        painted = self.paint_newest(frames[-1].to_ndarray(format="rgb24"), arrived=len(frames))
-        return [av.VideoFrame.from_ndarray(painted, format="rgb24")]
+        """streamlit-webrtc's ``queued_video_frames_callback``: one painted frame out. The newest
+        frame is scaled to the painting size by the video library itself (libswscale, straight
+        from the camera's YUV), so no full-size RGB copy is made."""
+        newest = frames[-1]
+        with self._lock:
+            side = self._options.max_side
+        if side is not None and max(newest.width, newest.height) > side:
+            scale = side / max(newest.width, newest.height)
+            width, height = max(2, round(newest.width * scale)), max(2, round(newest.height * scale))
+            rgb = newest.reformat(width=width, height=height, format="rgb24", interpolation="BILINEAR").to_ndarray()
+        else:
+            rgb = newest.to_ndarray(format="rgb24")
+        painted = self.paint_newest(rgb, arrived=len(frames))
+        out = av.VideoFrame.from_ndarray(painted, format="rgb24")
+        out.pts, out.time_base = newest.pts, newest.time_base
+        return [out]
 
     def stats(self) -> LiveStats:
         with self._lock:

@@ -76,63 +76,142 @@ def result_caption(page):
     return page.get_by_text(re.compile(r"^\d+×\d+ px · ")).first
 
 
+def box(locator) -> dict:
+    b = locator.bounding_box()
+    assert b is not None, "the element is on the page"
+    return b
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
+
+
+def inside_width(b: dict, left: float, right: float) -> bool:
+    return b["x"] >= left - 1 and b["x"] + b["width"] <= right + 1
+
+
+def choose_style(page, title: str) -> None:
+    page.get_by_test_id("stSelectbox").filter(has_text="Style").first.click()
+    page.keyboard.type(title)
+    page.get_by_role("option", name=title).click()
+
+
+VIEWPORTS = {"desktop": (1280, 900), "wide": (1920, 1080), "phone": (390, 844)}
+
+
+@pytest.mark.parametrize("name", list(VIEWPORTS))
+def test_layout_fits_the_screen(page_url, browser, shared, name):
+    """The painted picture and the original never overlap and stay inside the content column and
+    the screen; on a phone the result comes first and every control is on the page itself."""
+    width, height = VIEWPORTS[name]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(page_url)
+    page.get_by_test_id("stFileUploader").first.wait_for(timeout=120_000)
+    uploader = page.get_by_test_id("stFileUploader").filter(has_text="Your photo")
+    uploader.locator("input[type=file]").set_input_files(str(shared / "photos" / "boy.jpg"))
+    result_caption(page).wait_for(timeout=120_000)
+    wait_until_idle(page)
+    content = box(page.get_by_test_id("stMainBlockContainer"))
+    painted = box(page.get_by_test_id("stImage").filter(has=page.get_by_text("Painted ·")).first)
+    original = box(page.get_by_test_id("stImage").filter(has=page.get_by_text("Original ·")).first)
+    assert not overlap(painted, original), (painted, original)
+    for image in (painted, original):
+        assert inside_width(image, content["x"], content["x"] + content["width"]), (image, content)
+        assert inside_width(image, 0, width), (image, width)
+        assert image["width"] > 100
+    controls = [
+        page.get_by_test_id("stButtonGroup").filter(has_text="Webcam"),
+        page.get_by_test_id("stSelectbox").filter(has_text="Style").first,
+        page.get_by_test_id("stRadio").filter(has_text="What to paint"),
+        page.get_by_test_id("stRadio").filter(has_text="Transfer model"),
+        page.get_by_test_id("stRadio").filter(has_text="Runtime"),
+        page.get_by_test_id("stRadio").filter(has_text="Result size"),
+        page.get_by_role("button", name="Download PNG"),
+    ]
+    for control in controls:
+        control.scroll_into_view_if_needed()
+        b = box(control)
+        assert inside_width(b, 0, width), b
+    assert page.get_by_test_id("stSidebar").count() == 0 or not page.get_by_test_id("stSidebar").is_visible(), "nothing lives in a sidebar"
+    if name == "phone":
+        assert painted["y"] < box(controls[0])["y"], "on a phone the picture comes before the controls"
+        assert painted["y"] + painted["height"] <= original["y"] + 1, "…and the painting before the original"
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(400)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"layout-{name}.png"), full_page=name == "phone")
+    context.close()
+
+
 def test_photo_webcam_and_compare_in_a_browser(page_url, browser, shared):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.grant_permissions(["camera"], origin=page_url)
     page = context.new_page()
     page.goto(page_url)
-
-    # start-up: models come from S3, then the sample photo is painted
-    page.get_by_text("Style gallery").wait_for(timeout=120_000)
     result_caption(page).wait_for(timeout=120_000)
 
-    # the gallery: 26 named thumbnails; "Use" picks one
-    page.get_by_text("Style gallery").click()
+    # the gallery: 26 square thumbnails, the current one marked; "Use" picks one
+    page.get_by_text(re.compile("^Gallery — now: ")).click()
     gallery = page.get_by_test_id("stExpander")
     gallery.get_by_text("The Great Wave").wait_for()
     assert gallery.get_by_test_id("stImage").count() == 26
-    assert gallery.get_by_role("button", name="Use").count() == 26
+    assert gallery.get_by_role("button", name="Use").count() == 25
+    assert gallery.get_by_role("button", name="✓ Chosen").count() == 1
+    sizes = {(round(b["width"]), round(b["height"])) for b in (box(i) for i in gallery.get_by_test_id("stImage").all())}
+    assert len(sizes) == 1, f"every thumbnail the same size, so the buttons line up: {sizes}"
+    gallery.get_by_role("button", name="Use").nth(2).click()  # style2: the gallery runs style0, style1, style2 …
+    result_caption(page).filter(has_text="Kandinsky Circles").wait_for(timeout=60_000)
     page.wait_for_timeout(500)
     page.screenshot(path=str(SCREENSHOTS / "gallery.png"))
-    gallery.get_by_test_id("stColumn").nth(2).get_by_role("button", name="Use").first.click()  # style2
-    result_caption(page).filter(has_text="Kandinsky Circles").wait_for(timeout=60_000)
-    page.get_by_text("Style gallery").click()
+    page.get_by_text(re.compile("^Gallery — now: ")).click()
 
-    # upload a photo, pick a style, see it painted
-    uploader = page.get_by_test_id("stFileUploader").filter(has_text="Upload a photo")
+    # upload a photo, pick a style, see it painted, with the size said
+    uploader = page.get_by_test_id("stFileUploader").filter(has_text="Your photo")
     uploader.locator("input[type=file]").set_input_files(str(shared / "photos" / "yoga_balcony.jpg"))
     page.get_by_text(re.compile(r"^426×640 px · ")).wait_for(timeout=60_000)
-    page.get_by_test_id("stSelectbox").filter(has_text="Gallery style").click()
-    page.keyboard.type("Great Wave")
-    page.get_by_role("option", name="The Great Wave").click()
-    page.get_by_text(re.compile(r"^426×640 px · The Great Wave · background only")).wait_for(timeout=60_000)
-    images = page.get_by_test_id("stImage")
-    assert images.count() >= 2
-    page.wait_for_timeout(500)
+    choose_style(page, "The Great Wave")
+    caption = page.get_by_text(re.compile(r"^426×640 px · The Great Wave · background only \(found by DeepLabV3\) · strength 1.00 · int8 on OpenVINO, painted at 426×640"))
+    caption.wait_for(timeout=60_000)
+    wait_until_idle(page)
     page.screenshot(path=str(SCREENSHOTS / "photo.png"))
 
-    # compare the variants
+    # compare the variants: progress, then a table whose every column is visible
     page.get_by_role("button", name="Compare variants").click()
-    page.get_by_test_id("stDataFrame").wait_for(timeout=180_000)
-    page.get_by_text("float reference").first.wait_for()
-    page.wait_for_timeout(1500)
+    page.get_by_text(re.compile(r"^Measuring .* run \d+ of \d+")).wait_for(timeout=60_000)
+    table = page.get_by_test_id("stDataFrame")
+    table.wait_for(timeout=300_000)
+    wait_until_idle(page)
+    table_box = box(table)
+    assert inside_width(table_box, 0, 1280)
+    for header in ("Model", "Runtime", "Size", "Median latency", "Fidelity (PSNR vs float)"):
+        cell = table.get_by_role("columnheader", name=header).first
+        assert inside_width(box(cell), table_box["x"], table_box["x"] + table_box["width"]), header
+    assert page.get_by_test_id("stVegaLiteChart").count() == 2, "transfer and segmentation charted apart"
+    crops = page.get_by_test_id("stImage").filter(has=page.get_by_text(re.compile(" · (OpenVINO|LiteRT) · ")))
+    assert crops.count() == 12 and all(192 - 2 <= box(c.locator("img"))["width"] <= 192 + 2 for c in crops.all()), "12 crops, shown 1:1"
     page.get_by_role("heading", name="Compare model variants").evaluate("e => e.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(500)
     page.screenshot(path=str(SCREENSHOTS / "compare.png"))
 
-    # the webcam: Chromium's fake camera, painted live; the frame counter must rise
-    page.get_by_test_id("stSidebar").get_by_text("Webcam").click()
+    # the webcam: Chromium's fake camera, painted live; the frame counter rises, Stop clears it
+    page.evaluate("window.scrollTo(0, 0)")
+    page.get_by_test_id("stButtonGroup").get_by_role("button", name="Webcam").click()
     frame = page.frame_locator("iframe[title*='streamlit_webrtc']")
     frame.get_by_role("button", name=re.compile("start", re.I)).click(timeout=60_000)
     painted = page.get_by_test_id("stMetric").filter(has_text="Frames painted").get_by_test_id("stMetricValue")
     first = wait_for_count(painted, at_least=3, timeout=90)
-    later = wait_for_count(painted, at_least=first + 5, timeout=90)
-    assert later > first
+    time.sleep(5)
+    later = wait_for_count(painted, at_least=first + 1, timeout=30)
+    assert later > first, "painted frames keep arriving"
     fps = page.get_by_test_id("stMetric").filter(has_text="Frames per second").get_by_test_id("stMetricValue").inner_text()
     assert float(fps) > 0
+    page.wait_for_timeout(1000)
     page.screenshot(path=str(SCREENSHOTS / "webcam.png"))
     frame.get_by_role("button", name=re.compile("stop", re.I)).click()
+    page.get_by_text("The figures appear here while the camera runs.").wait_for(timeout=30_000)
+    assert page.get_by_test_id("stMetric").count() == 0, "the figures are cleared on Stop"
     context.close()
 
 
@@ -167,11 +246,9 @@ def test_two_visitors_at_once_get_their_own_correct_results(page_url, browser, s
     for page in pages:
         result_caption(page).wait_for(timeout=120_000)
     for page, (_photo, style, _) in zip(pages, jobs, strict=True):
-        page.get_by_test_id("stSelectbox").filter(has_text="Gallery style").click()
-        page.keyboard.type(style)
-        page.get_by_role("option", name=style).click()
+        choose_style(page, style)
     for page, (photo, _, _) in zip(pages, jobs, strict=True):  # both uploads in flight together
-        uploader = page.get_by_test_id("stFileUploader").filter(has_text="Upload a photo")
+        uploader = page.get_by_test_id("stFileUploader").filter(has_text="Your photo")
         uploader.locator("input[type=file]").set_input_files(str(shared / "photos" / photo))
     reference = Stylizer.from_settings(Settings(model_store=seeded_bucket, cache_dir=tmp_path))
     for page, (photo, style, size) in zip(pages, jobs, strict=True):

@@ -65,8 +65,8 @@ class ShapeCache(Generic[T]):
     """The last ``size`` builds of a model, one per input shape; building is serialised per key
     and never holds up runs of other shapes."""
 
-    def __init__(self, build: Callable[[Shapes], T], size: int = SHAPES_KEPT):
-        self._build, self._size = build, size
+    def __init__(self, build: Callable[[Shapes], T], size: int = SHAPES_KEPT, pixels: int = PIXELS_KEPT):
+        self._build, self._size, self._pixels = build, size, pixels
         self._items: OrderedDict[Shapes, T] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[Shapes, threading.Lock] = {}
@@ -95,9 +95,9 @@ class ShapeCache(Generic[T]):
             with self._lock:
                 self.builds += 1
                 self._building.pop(shapes, None)
-                if _pixels(shapes) <= PIXELS_KEPT:
+                if _pixels(shapes) <= self._pixels:
                     self._items[shapes] = item
-                    while len(self._items) > self._size or sum(map(_pixels, self._items)) > PIXELS_KEPT:
+                    while len(self._items) > self._size or sum(map(_pixels, self._items)) > self._pixels:
                         self._items.popitem(last=False)
             return item, elapsed
 

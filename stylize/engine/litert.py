@@ -13,6 +13,11 @@ from ..errors import ModelError
 from .base import Model, ShapeCache, Shapes, TensorInfo, feed_shapes, spatial_scale
 from .resize import TFLiteResizeSizes
 
+# LiteRT's interpreters hold about 2 KB per input pixel for the transfer network (≈0.6 GB at
+# 640×428, 1.5 GB at 1024×768, measured), so only small builds — the file's own size and a
+# webcam frame — are kept; a photo's build serves its request and is freed.
+PIXELS_KEPT = 400_000
+
 
 @dataclass
 class _Interpreter:
@@ -37,7 +42,7 @@ class LiteRTModel:
             raise ModelError(f"{self.path.name} could not be loaded by LiteRT ({exc}); delete it from the cache so it is fetched again.") from None
         details = native.interpreter.get_input_details()
         self.inputs = tuple(TensorInfo(d["name"], tuple(int(v) for v in d["shape"])) for d in details)
-        self._shapes = ShapeCache(self._build)
+        self._shapes = ShapeCache(self._build, pixels=PIXELS_KEPT)
         self._native = feed_shapes(self.inputs, {t.name: t.shape for t in self.inputs})
         self._shapes.seed(self._native, native)
 
