@@ -27,6 +27,7 @@ from stylize.webcam import WEBCAM_OPTIONS, LiveStylizer
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp"]
 MASK_LABELS = {"full": "Whole picture", "background": "Background only (keep the person)", "foreground": "Person only"}
 VARIANT_LABELS = {"int8": "int8", "fp16": "float16", "dynamic": "dynamic-range int8"}
+PRECISION_LABELS = {"int8": "int8", "fp16": "float16", "dynamic": "int8 weights", "fp32": "float32"}
 SEGMENTER_LABELS = {"deeplabv3": "DeepLabV3", "deeplabv3-gpu": "DeepLabV3, GPU build", "segm-lite": "Meet segm_lite (fastest)"}
 SIZES = {"1024": 1024, "512": 512, "full": None}  # the result's long side
 STROKES = {"Fine": None, "Medium": 768, "Coarse": 384}  # the long side the network paints at
@@ -155,7 +156,15 @@ def choose_size(options: StylizeOptions, photo_size: tuple[int, int] | None) -> 
         width, height = output_size(*photo_size, SIZES[key])
         return f"{'Full size ' if key == 'full' else ''}{width}×{height} · ≈{rate * width * height / 1e6 / 1000:.1f} s"
 
-    size = st.radio("Result size", list(SIZES), key="size", format_func=label, horizontal=False)
+    choices = list(SIZES)
+    if photo_size is not None:  # only the sizes that differ: a 640 px photo has no "1024" of its own
+        distinct = {}
+        for key in reversed(choices):
+            distinct.setdefault(output_size(*photo_size, SIZES[key]), key)
+        choices = [k for k in choices if k in distinct.values()]
+    if st.session_state.get("size") not in choices:
+        st.session_state["size"] = "1024" if "1024" in choices else "full"
+    size = st.radio("Result size", choices, key="size", format_func=label, horizontal=False)
     strokes = st.radio(
         "Stroke size",
         list(STROKES),
@@ -231,7 +240,7 @@ def comparison_table(comparison: Comparison) -> pd.DataFrame:
             {
                 "Model": f"{'transfer' if r.kind == 'transfer' else 'segment'} · {VARIANT_LABELS.get(r.name, SEGMENTER_LABELS.get(r.name, r.name))}",
                 "Runtime": ENGINE_TITLES[r.engine],
-                "Precision": VARIANT_LABELS.get(r.precision, r.precision),
+                "Precision": PRECISION_LABELS.get(r.precision, r.precision),
                 "Size": r.file_bytes / 1e6,
                 "Load": r.load_ms,
                 "Median latency": r.median_ms,
@@ -253,18 +262,19 @@ TABLE_COLUMNS = {
 
 
 def latency_chart(table: pd.DataFrame, kind: str, title: str) -> alt.Chart:
-    data = table[table["Model"].str.startswith(kind)]
+    data = table[table["Model"].str.startswith(kind)].rename(columns={"Size": "size_mb", "Median latency": "median_ms"})
+    data = data.assign(model=data["Model"].str.split(" · ").str[-1])
     return (
         alt.Chart(data, title=title)
-        .mark_point(filled=True, size=120)
+        .mark_point(filled=True, size=140)
         .encode(
-            x=alt.X("Size:Q", title="model file (MB)", scale=alt.Scale(zero=True, nice=True, padding=12)),
-            y=alt.Y("Median latency:Q", title="median latency (ms)", scale=alt.Scale(zero=True, nice=True, padding=12)),
-            color=alt.Color("Runtime:N", legend=alt.Legend(orient="bottom")),
-            shape=alt.Shape("Model:N", legend=alt.Legend(orient="bottom", columns=1, labelLimit=260)),
-            tooltip=["Model", "Runtime", "Size", "Median latency", "Fidelity (PSNR vs float)"],
+            x=alt.X("size_mb:Q", title="model file (MB)", scale=alt.Scale(domainMin=0, nice=True)),
+            y=alt.Y("median_ms:Q", title="median latency (ms)", scale=alt.Scale(domainMin=0, nice=True)),
+            color=alt.Color("Runtime:N", legend=alt.Legend(title="runtime")),
+            shape=alt.Shape("model:N", legend=alt.Legend(title="model", labelLimit=200)),
+            tooltip=[alt.Tooltip("Model:N"), alt.Tooltip("Runtime:N"), alt.Tooltip("size_mb:Q", title="MB", format=".2f"), alt.Tooltip("median_ms:Q", title="ms", format=".0f")],
         )
-        .properties(height=260)
+        .properties(height=240)
     )
 
 
@@ -289,7 +299,7 @@ def show_comparison(stylizer: Stylizer, result: Result, style: str | Style) -> N
     if comparison is None:
         return
     table = comparison_table(comparison)
-    st.dataframe(table, hide_index=True, width="stretch", column_config=TABLE_COLUMNS)
+    st.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1) + 3, column_config=TABLE_COLUMNS)
     transfer_chart, segment_chart = st.columns(2)
     transfer_chart.altair_chart(latency_chart(table, "transfer", "Transfer: latency against size"), width="stretch")
     if (table["Model"].str.startswith("segment")).any():
