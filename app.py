@@ -12,17 +12,24 @@ import hashlib
 import logging
 from dataclasses import replace
 
-import altair as alt
-import pandas as pd
 import streamlit as st
-from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from stylize import MASK_MODES, InputError, Result, Settings, Style, StylizeError, StylizeOptions, Stylizer
-from stylize.compare import REFERENCE, Comparison, compare_variants
-from stylize.engine import ENGINE_TITLES
-from stylize.imaging import center_square, image_size, jpeg_bytes, output_size
-from stylize.pipeline import STAGES, Preparation
-from stylize.webcam import WEBCAM_OPTIONS, LiveStylizer
+# Something to read at once: the title goes out before the heavy imports below, which a fresh
+# server process pays for on its first visitor (about a second and a half here).
+st.set_page_config(page_title="Background Stylizer", layout="wide", initial_sidebar_state="collapsed")
+st.title("Background Stylizer")
+st.caption("Paint your photo — or only what's behind you — in the style of an artwork. Magenta arbitrary style transfer and person segmentation, on OpenVINO or LiteRT.")
+
+import altair as alt  # noqa: E402
+import pandas as pd  # noqa: E402
+from streamlit_webrtc import WebRtcMode, webrtc_streamer  # noqa: E402
+
+from stylize import MASK_MODES, InputError, Result, Settings, Style, StylizeError, StylizeOptions, Stylizer  # noqa: E402
+from stylize.compare import REFERENCE, Comparison, compare_variants  # noqa: E402
+from stylize.engine import ENGINE_TITLES  # noqa: E402
+from stylize.imaging import center_square, image_size, jpeg_bytes, output_size  # noqa: E402
+from stylize.pipeline import STAGES, Preparation  # noqa: E402
+from stylize.webcam import WEBCAM_OPTIONS, LiveStylizer  # noqa: E402
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp"]
 MASK_LABELS = {"full": "Whole picture", "background": "Background only (keep the person)", "foreground": "Person only"}
@@ -33,7 +40,6 @@ SIZES = {"1024": 1024, "512": 512, "full": None}  # the result's long side
 STROKES = {"Fine": None, "Medium": 768, "Coarse": 384}  # the long side the network paints at
 DEFAULT_MS_PER_MEGAPIXEL = 330.0  # int8 on OpenVINO here, until this visitor's own result says better
 
-st.set_page_config(page_title="Background Stylizer", layout="wide", initial_sidebar_state="collapsed")
 log = logging.getLogger("stylize.page")
 
 
@@ -133,7 +139,15 @@ def choose_options(stylizer: Stylizer, webcam: bool) -> StylizeOptions:
     strength = st.slider("Style strength", 0.0, 1.0, 1.0, 0.05, key="strength")
     mask = st.radio("What to paint", MASK_MODES, index=1, format_func=MASK_LABELS.get, key="mask")
     segmenters = [a.name for a in stylizer.assets("segment")]
-    segmenter = st.selectbox("Finding the person", segmenters, format_func=lambda n: SEGMENTER_LABELS.get(n, n), disabled=mask == "full", key="segmenter")
+    default = WEBCAM_OPTIONS.segmenter if webcam else StylizeOptions.segmenter  # live video: the fast model made for it
+    segmenter = st.selectbox(
+        "Finding the person",
+        segmenters,
+        index=segmenters.index(default),
+        format_func=lambda n: SEGMENTER_LABELS.get(n, n),
+        disabled=mask == "full",
+        key="webcam_segmenter" if webcam else "segmenter",
+    )
     transfers = {a.name: a for a in stylizer.assets("transfer")}
     transfer = st.radio(
         "Transfer model", list(transfers), key="transfer", horizontal=True, format_func=lambda n: f"{VARIANT_LABELS.get(n, n)} · {transfers[n].bytes / 1e6:.2f} MB"
@@ -360,8 +374,6 @@ def live_figures(live: LiveStylizer, context) -> None:
 
 
 def main() -> None:
-    st.title("Background Stylizer")
-    st.caption("Paint your photo — or only what's behind you — in the style of an artwork. Magenta arbitrary style transfer and person segmentation, on OpenVINO or LiteRT.")
     try:
         stylizer = shared_stylizer()
     except StylizeError as exc:
