@@ -25,7 +25,7 @@ import pandas as pd  # noqa: E402
 from streamlit_webrtc import WebRtcMode, webrtc_streamer  # noqa: E402
 
 from stylize import MASK_MODES, InputError, Result, Settings, Style, StylizeError, StylizeOptions, Stylizer  # noqa: E402
-from stylize.compare import REFERENCE, Comparison, compare_variants  # noqa: E402
+from stylize.compare import Comparison, compare_variants, reference_for  # noqa: E402
 from stylize.engine import ENGINE_TITLES  # noqa: E402
 from stylize.imaging import center_square, image_size, jpeg_bytes, output_size  # noqa: E402
 from stylize.pipeline import STAGES, Preparation  # noqa: E402
@@ -33,8 +33,17 @@ from stylize.webcam import WEBCAM_OPTIONS, LiveStylizer  # noqa: E402
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp"]
 MASK_LABELS = {"full": "Whole picture", "background": "Background only (keep the person)", "foreground": "Person only"}
-VARIANT_LABELS = {"int8": "int8", "fp16": "float16", "dynamic": "dynamic-range int8"}
-PRECISION_LABELS = {"int8": "int8", "fp16": "float16", "dynamic": "int8 weights", "fp32": "float32"}
+VARIANT_LABELS = {
+    "int8": "int8",
+    "fp16": "float16",
+    "dynamic": "dynamic-range int8",
+    # made by python -m stylize convert, shown when the store has them
+    "fp32": "float32 (rebuilt)",
+    "dynamic-aeq": "dynamic-range int8 (ours)",
+    "fp16-aeq": "float16 (ours)",
+    "int8-full": "full-integer int8 (ours)",
+}
+PRECISION_LABELS = {"int8": "int8", "fp16": "float16", "dynamic": "int8 weights", "fp32": "float32", "int16x8": "int16 × int8"}
 SEGMENTER_LABELS = {"deeplabv3": "DeepLabV3", "deeplabv3-gpu": "DeepLabV3, GPU build", "segm-lite": "Meet segm_lite (fastest)"}
 SIZES = {"1024": 1024, "512": 512, "full": None}  # the result's long side
 STROKES = {"Fine": None, "Medium": 768, "Coarse": 384}  # the long side the network paints at
@@ -294,10 +303,11 @@ def latency_chart(table: pd.DataFrame, kind: str, title: str) -> alt.Chart:
 
 def show_comparison(stylizer: Stylizer, result: Result, style: str | Style) -> None:
     st.subheader("Compare model variants")
+    reference = reference_for(stylizer)
     st.write(
         f"Runs every transfer variant{' and every segmentation model' if result.options.mask != 'full' else ''} on both runtimes "
         f"({' and '.join(ENGINE_TITLES.values())}) on this photo and style, here and now, interleaved. Fidelity is PSNR against the float reference "
-        f"({VARIANT_LABELS[REFERENCE['transfer']]} transfer and {SEGMENTER_LABELS[REFERENCE['segment']]} on {ENGINE_TITLES[REFERENCE['engine']]}); higher is closer."
+        f"({VARIANT_LABELS[reference['transfer']]} transfer and {SEGMENTER_LABELS[reference['segment']]} on {ENGINE_TITLES[reference['engine']]}); higher is closer."
     )
     runs_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
     runs = runs_col.number_input("Runs per variant", min_value=1, max_value=20, value=3, key="runs")

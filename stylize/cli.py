@@ -16,7 +16,7 @@ from pathlib import Path
 from PIL import Image
 
 from .bench import run_bench
-from .compare import REFERENCE, compare_variants
+from .compare import compare_variants
 from .config import Settings
 from .engine import ENGINES
 from .errors import InputError, StylizeError
@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--max-side", type=_side, default=1024, help="longest side of the result (default 1024; 'full' for the photo's own)")
     compare.add_argument("--engine", action="append", choices=list(ENGINES), help="runtime to include (repeat for several; default all)")
     compare.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+
+    convert = commands.add_parser("convert", help="make float32, dynamic-range, float16, full-integer and 16x8 transfer models (needs requirements-convert.txt)")
+    convert.add_argument("--from", dest="source", type=Path, required=True, help="folder laid out like the store (models/, styles/, photos/)")
+    convert.add_argument("--to", dest="target", type=Path, required=True, help="folder to write: the source's files plus models/derived/")
+    convert.add_argument("--samples", type=int, default=None, help="calibration pairs for the full-integer builds (default: the full set, 78)")
 
     bench = commands.add_parser("bench", help="every model on every runtime, interleaved, plus webcam, 1024-px and 12 MP end-to-end figures")
     bench.add_argument("--runs", type=int, default=20, help="timed runs per model and runtime (default 20)")
@@ -154,9 +159,25 @@ def cmd_compare(stylizer: Stylizer, args: argparse.Namespace) -> int:
             f"{row['variant']:<32}{row['precision']:>10}{row['size_mb']:>9.3f}{row['load_ms']:>9.0f}{row['median_ms']:>11.1f}"
             f"{row['median_total_ms']:>10.1f}{fidelity:>9}{peak:>9}"
         )
-    print(f"{comparison.runs} interleaved runs each after one warm-up; PSNR against {REFERENCE['transfer']} transfer + {REFERENCE['segment']} on {REFERENCE['engine']}.")
+    ref = comparison.reference
+    print(f"{comparison.runs} interleaved runs each after one warm-up; PSNR against {ref.transfer} transfer + {ref.segmenter} on {ref.engine}.")
     if args.json:
         _write_json(args.json, {"photo": str(args.content), "style": args.style, "mask": args.mask, "variants": rows})
+    return 0
+
+
+def cmd_convert(stylizer: Stylizer, args: argparse.Namespace) -> int:
+    try:
+        from .convert import FULL_CALIBRATION, convert
+    except ImportError as exc:
+        raise InputError(f"convert needs the conversion tools ({exc.name} is missing); install them with: .venv/bin/pip install -r requirements-convert.txt") from None
+    derived = convert(stylizer.manifest, args.source, args.target, samples=args.samples or FULL_CALIBRATION, say=print)
+    listed = {a.key: a for a in stylizer.manifest.assets}
+    for d in derived:
+        pinned = listed.get(d.key)
+        state = "matches the manifest" if pinned and pinned.sha256 == d.sha256 else "differs from the manifest" if pinned else "not in the manifest"
+        print(f"{d.key}: {state}")
+    print(f"{len(derived)} files in {args.target / 'models' / 'derived'}; publish the folder with: python -m stylize publish --from {args.target} --to s3://…")
     return 0
 
 
@@ -169,7 +190,7 @@ def cmd_bench(stylizer: Stylizer, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"fetch": cmd_fetch, "styles": cmd_styles, "run": cmd_run, "publish": cmd_publish, "compare": cmd_compare, "bench": cmd_bench}
+COMMANDS = {"fetch": cmd_fetch, "styles": cmd_styles, "run": cmd_run, "publish": cmd_publish, "compare": cmd_compare, "bench": cmd_bench, "convert": cmd_convert}
 
 
 def _check_writable(path: Path) -> None:

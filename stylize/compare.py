@@ -31,6 +31,13 @@ from .pipeline import Result, StylizeOptions, Stylizer, photo_pixels
 from .styles import Style
 
 REFERENCE = {"transfer": "fp16", "segment": "deeplabv3", "engine": "litert"}
+FLOAT32 = "fp32"  # the rebuilt float32 model (python -m stylize convert): the reference where the store has it
+
+
+def reference_for(stylizer: Stylizer) -> dict[str, str]:
+    """The float reference: the float32 transfer model when the store has it, else float16."""
+    names = {a.name for a in stylizer.assets("transfer")}
+    return {**REFERENCE, "transfer": FLOAT32} if FLOAT32 in names else dict(REFERENCE)
 
 Progress = Callable[[int, int, str], None]  # (runs done, runs in all, what runs now)
 
@@ -123,7 +130,8 @@ def compare_variants(
     options = options.validated()
     rgb = photo_pixels(content, options.max_side)
     style = stylizer.style(style) if isinstance(style, str) else style
-    reference_options = replace(options, transfer=REFERENCE["transfer"], segmenter=REFERENCE["segment"], engine=REFERENCE["engine"])
+    ref = reference_for(stylizer)
+    reference_options = replace(options, transfer=ref["transfer"], segmenter=ref["segment"], engine=ref["engine"])
 
     candidates = []
     for engine in engines:

@@ -28,6 +28,9 @@ class Asset:
     required: bool = True
     input_range: tuple[float, float] = (0.0, 1.0)
     person_class: int | None = None
+    derived_from: str | None = None  # made by `python -m stylize convert` from this asset's file
+    recipe: str | None = None  # …with this quantization recipe
+    calibration: str | None = None  # …calibrated on this set
 
 
 @dataclass(frozen=True)

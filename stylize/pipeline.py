@@ -27,7 +27,7 @@ import numpy as np
 
 from .config import Settings
 from .engine import Engine, Model, check_engine, make_engine
-from .errors import InputError
+from .errors import InputError, StoreError
 from .imaging import (
     composite,
     decode_image,
@@ -170,7 +170,8 @@ class Stylizer:
         self.engines: dict[str, Engine] = {engine.name: engine}
         self.fetch_workers = fetch_workers
         self._models: dict[tuple[str, str], Model] = {}
-        self.load_ms: dict[tuple[str, str], float] = {}  # (engine, asset key) → reading and compiling it
+        self.load_ms: dict[tuple[str, str], float] = {}
+        self._derived: frozenset[str] | None = None  # (engine, asset key) → reading and compiling it
         self._styles: dict[str, Style] = {}
         self._lock = threading.RLock()
         self._vectors: StyleVectors | None = None
@@ -190,7 +191,26 @@ class Stylizer:
 
     # --- what there is -------------------------------------------------------------------------
     def assets(self, role: str) -> tuple[Asset, ...]:
-        return tuple(a for a in self.manifest.by_role(role) if a.required)
+        """The role's assets the page and the comparison use: the required ones, and the derived
+        variants (``python -m stylize convert``) that this store has."""
+        derived = self.derived_available()
+        return tuple(a for a in self.manifest.by_role(role) if a.required or a.key in derived)
+
+    def derived_available(self) -> frozenset[str]:
+        """Keys of the derived variants the store holds (fetched and verified), looked up once."""
+        with self._lock:
+            if self._derived is None:
+                found = set()
+                for asset in self.manifest.assets:
+                    if asset.derived_from is None:
+                        continue
+                    try:
+                        self.store.fetch(asset)
+                        found.add(asset.key)
+                    except StoreError:
+                        continue  # not published to this store: the shipped variants still work
+                self._derived = frozenset(found)
+            return self._derived
 
     @property
     def gallery(self) -> tuple[Asset, ...]:

@@ -105,7 +105,8 @@ class LiveStylizer:
             rgb = newest.to_ndarray(format="rgb24")
         painted = self.paint_newest(rgb, arrived=len(frames))
         out = av.VideoFrame.from_ndarray(painted, format="rgb24")
-        out.pts, out.time_base = newest.pts, newest.time_base
+        if newest.time_base is not None:
+            out.pts, out.time_base = newest.pts, newest.time_base
         return [out]
 
     def stats(self) -> LiveStats:

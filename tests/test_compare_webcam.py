@@ -55,7 +55,7 @@ def frame(rgb: np.ndarray) -> av.VideoFrame:
 
 
 def test_webcam_paints_only_the_newest_frame(stylizer, photo_bytes):
-    options = StylizeOptions(mask="background", max_side=480)
+    options = StylizeOptions(mask="background", max_side=640)  # frames at their own size: compared with the library bit for bit
     live = LiveStylizer(stylizer, "style24", options)
     boy = decode_image(photo_bytes("boy.jpg"))
     man = decode_image(photo_bytes("man_in_suit.jpg"))[:426, :]
@@ -89,7 +89,7 @@ def test_webcam_thread_and_page_requests_share_models_safely(stylizer, photo_byt
     lock keeps them apart, so every result equals the one made alone."""
     import threading
 
-    options = StylizeOptions(mask="background", max_side=480)
+    options = StylizeOptions(mask="background", max_side=640)
     frame_rgb = decode_image(photo_bytes("boy.jpg"))
     photo = photo_bytes("man_in_suit.jpg")
     expected_frame = stylizer.stylize(frame_rgb, "style11", options).image
@@ -113,3 +113,24 @@ def test_webcam_thread_and_page_requests_share_models_safely(stylizer, photo_byt
     assert len(frames_out) == len(photos_out) == 6
     assert all(np.array_equal(f, expected_frame) for f in frames_out)
     assert all(np.array_equal(p, expected_photo) for p in photos_out)
+
+
+def test_webcam_frames_are_scaled_by_the_video_library(stylizer, photo_bytes):
+    """A 640×480 camera frame is scaled to the painting size (384×288) straight from the video
+    frame, and painted as the library paints that picture; with the original beside it on request."""
+    from PIL import Image
+
+    from stylize.webcam import WEBCAM_OPTIONS
+
+    rgb = np.asarray(Image.fromarray(decode_image(photo_bytes("boy.jpg"))).resize((640, 480)))
+    live = LiveStylizer(stylizer, "style24", WEBCAM_OPTIONS)
+    painted = asyncio.run(live([frame(rgb)]))[0].to_ndarray(format="rgb24")
+    assert painted.shape == (288, 384, 3)
+    expected = stylizer.stylize(rgb, "style24", WEBCAM_OPTIONS).image  # scaled by Pillow instead
+    assert psnr(painted, expected) > 25
+    live.configure("style24", WEBCAM_OPTIONS, beside=True)
+    both = asyncio.run(live([frame(rgb)]))[0].to_ndarray(format="rgb24")
+    assert both.shape == (288, 768, 3) and np.array_equal(both[:, 384:], painted)
+    assert psnr(both[:, :384], np.asarray(Image.fromarray(rgb).resize((384, 288)))) > 30, "the original, beside"
+    live.reset()
+    assert live.stats().processed == 0

@@ -126,3 +126,44 @@ def spatial_scale(inputs: tuple[TensorInfo, ...], shapes: Shapes) -> tuple[Fract
     if len(scales) > 1:
         raise ValueError("inputs resized by different factors")
     return scales.pop() if scales else (Fraction(1), Fraction(1))
+
+
+@dataclass(frozen=True)
+class Quantized:
+    """How a model's integer input or output maps to real values: real = scale × (q − zero_point)."""
+
+    dtype: type
+    scale: float
+    zero_point: int
+
+
+class IntegerIO:
+    """The integer inputs and outputs of a full-integer .tflite (read from the file), so every
+    backend takes and returns float arrays whatever the file's I/O types."""
+
+    def __init__(self, data: bytes):
+        from ai_edge_litert import schema_py_generated as schema
+
+        types = {schema.TensorType.INT8: np.int8, schema.TensorType.UINT8: np.uint8, schema.TensorType.INT16: np.int16}
+        graph = schema.Model.GetRootAsModel(data, 0).Subgraphs(0)
+
+        def quantized(index: int) -> Quantized | None:
+            tensor = graph.Tensors(index)
+            q = tensor.Quantization()
+            if tensor.Type() not in types or q is None or q.ScaleLength() != 1:
+                return None
+            return Quantized(types[tensor.Type()], float(q.Scale(0)), int(q.ZeroPoint(0)) if q.ZeroPointLength() else 0)
+
+        self.inputs = {graph.Tensors(graph.Inputs(i)).Name().decode(): quantized(graph.Inputs(i)) for i in range(graph.InputsLength())}
+        self.outputs = [quantized(graph.Outputs(i)) for i in range(graph.OutputsLength())]
+
+    def feed(self, name: str, array: np.ndarray) -> np.ndarray:
+        q = self.inputs.get(name)
+        if q is None:
+            return np.ascontiguousarray(array, dtype=np.float32)
+        info = np.iinfo(q.dtype)
+        return np.clip(np.rint(np.asarray(array, dtype=np.float32) / q.scale) + q.zero_point, info.min, info.max).astype(q.dtype)
+
+    def result(self, index: int, array: np.ndarray) -> np.ndarray:
+        q = self.outputs[index] if index < len(self.outputs) else None
+        return array if q is None else (array.astype(np.float32) - q.zero_point) * np.float32(q.scale)

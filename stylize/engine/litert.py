@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
-from .base import Model, ShapeCache, Shapes, TensorInfo, feed_shapes, spatial_scale
+from .base import IntegerIO, Model, ShapeCache, Shapes, TensorInfo, feed_shapes, spatial_scale
 from .resize import TFLiteResizeSizes
 
 # LiteRT's interpreters hold about 2 KB per input pixel for the transfer network (≈0.6 GB at
@@ -38,6 +38,7 @@ class LiteRTModel:
             data = self.path.read_bytes()
             native = self._interpreter(data, None)
             self._sizes = TFLiteResizeSizes(data)
+            self._io = IntegerIO(data)
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"{self.path.name} could not be loaded by LiteRT ({exc}); delete it from the cache so it is fetched again.") from None
         details = native.interpreter.get_input_details()
@@ -73,10 +74,10 @@ class LiteRTModel:
         interpreter = runner.interpreter
         with runner.lock:
             for name, array in feeds.items():
-                interpreter.set_tensor(runner.inputs[name], np.ascontiguousarray(array, dtype=np.float32))
+                interpreter.set_tensor(runner.inputs[name], self._io.feed(name, array))
             interpreter.invoke()
             self.runs += 1
-            return [interpreter.get_tensor(i) for i in runner.outputs]
+            return [self._io.result(n, interpreter.get_tensor(i)) for n, i in enumerate(runner.outputs)]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
-from .base import Model, ShapeCache, Shapes, TensorInfo, feed_shapes
+from .base import IntegerIO, Model, ShapeCache, Shapes, TensorInfo, feed_shapes
 from .resize import interpolate_sizes_to_scales
 
 REQUESTS_PER_MODEL = 2  # callers that may run one compiled model at once; others wait
@@ -55,7 +55,8 @@ class OpenVINOModel:
         try:
             self._model = core.read_model(str(self.path))
             interpolate_sizes_to_scales(self._model)
-        except RuntimeError as exc:
+            self._io = IntegerIO(self.path.read_bytes())
+        except (RuntimeError, OSError) as exc:
             raise ModelError(f"{self.path.name} could not be read by OpenVINO ({_first_line(exc)}); delete it from the cache so it is fetched again.") from None
         self.inputs = tuple(TensorInfo(p.get_any_name(), tuple(p.get_shape())) for p in self._model.inputs)
         self._shapes = ShapeCache(self._build)
@@ -79,11 +80,11 @@ class OpenVINOModel:
 
     def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         compiled, _ = self._shapes.get(feed_shapes(self.inputs, {k: np.shape(v) for k, v in feeds.items()}))
-        arrays = {i: np.ascontiguousarray(feeds[t.name], dtype=np.float32) for i, t in enumerate(self.inputs)}
+        arrays = {i: self._io.feed(t.name, feeds[t.name]) for i, t in enumerate(self.inputs)}
         outputs = compiled.infer(arrays)
         with self._runs_lock:
             self.runs += 1
-        return outputs
+        return [self._io.result(n, out) for n, out in enumerate(outputs)]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,109 @@
+"""Quantized builds of the float32 transfer model, made with Google's ai-edge-quantizer.
+
+ai-edge-quantizer reads a float .tflite and writes a quantized one from a recipe, calibrating
+full-integer builds on a representative dataset it runs through LiteRT. TensorFlow's
+``TFLiteConverter`` was the other candidate; it converts from a SavedModel or a TensorFlow
+function, and there is none: the store holds only .tflite files, and TensorFlow has no importer
+from .tflite back to a graph. Rebuilding the Magenta network in Keras to feed the converter would
+be a second implementation of the model to keep in step; the quantizer works on the file itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..imaging import letterbox, to_unit_float
+
+SIDE = 384
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str  # the variant's name in the manifest
+    precision: str
+    recipe: str  # what the quantizer was told, for the manifest
+    calibrated: bool
+
+    def build(self):
+        from ai_edge_quantizer import recipe as recipes
+
+        if self.recipe == "dynamic_wi8_afp32":
+            return recipes.dynamic_wi8_afp32()
+        if self.recipe == "float_casting_wf16_afp32":
+            return [
+                {
+                    "regex": ".*",
+                    "operation": "*",
+                    "algorithm_key": "float_casting",
+                    "op_config": {"weight_tensor_config": {"num_bits": 16, "dtype": "FLOAT"}, "compute_precision": "FLOAT", "explicit_dequantize": True},
+                }
+            ]
+        if self.recipe == "static_wi8_ai8":
+            return recipes.static_wi8_ai8()
+        raise ValueError(f"unknown recipe {self.recipe}")
+
+
+RECIPES = (
+    Recipe("dynamic-aeq", "dynamic", "dynamic_wi8_afp32", calibrated=False),
+    Recipe("fp16-aeq", "fp16", "float_casting_wf16_afp32", calibrated=False),
+    Recipe("int8-full", "int8", "static_wi8_ai8", calibrated=True),
+)
+# Not made: int16 activations with int8 weights (static_wi8_ai16). The quantizer writes it and
+# LiteRT runs it, but OpenVINO 2026.4 cannot read it ("Chosen Builtin Option is not accessible for
+# this node"), and every variant here is compared on both runtimes.
+
+
+def calibration_pairs(photos: list[np.ndarray], styles: list[np.ndarray], count: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``count`` (content image, style vector) pairs: each photo letterboxed to 384×384 (and its
+    mirror image), each with a different gallery style, in a fixed order."""
+    contents = []
+    for rgb in photos:
+        square, _ = letterbox(rgb, SIDE)
+        contents += [square, square[:, ::-1]]
+    for i in range(count):
+        yield to_unit_float(contents[i % len(contents)])[None], styles[(i * 7) % len(styles)]
+
+
+def quantized(float32: bytes, recipe: Recipe, pairs: list[tuple[np.ndarray, np.ndarray]], input_names: tuple[str, str]) -> bytes:
+    """The float32 model quantized by ``recipe`` (calibrated on ``pairs`` where it needs it)."""
+    from ai_edge_quantizer import quantizer
+
+    q = quantizer.Quantizer(bytearray(float32), recipe.build())
+    calibration = None
+    if q.need_calibration:
+        image_name, vector_name = input_names
+        data = [{image_name: image.astype(np.float32), vector_name: vector.astype(np.float32)} for image, vector in pairs]
+        calibration = q.calibrate({"serving_default": data}, num_threads=2)
+    return portable(bytes(q.quantize(calibration, enable_progress_report=False).quantized_model))
+
+
+def portable(data: bytes) -> bytes:
+    """The model as every reader takes it: buffers stored after the flatbuffer (which the quantizer
+    writes for float16 weights) inlined, and operators listed producers first. OpenVINO's reader
+    reads neither ("should be either input, constant or already produced by previous operators")."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    for buffer in model.buffers:  # data kept after the flatbuffer (offset/size): inline, which every reader takes
+        if buffer.offset and buffer.size:
+            buffer.data = np.frombuffer(data[buffer.offset : buffer.offset + buffer.size], dtype=np.uint8)
+            buffer.offset = buffer.size = 0
+    for graph in model.subgraphs:
+        produced = set(graph.inputs) | {i for i, t in enumerate(graph.tensors) if t.buffer and model.buffers[t.buffer].data is not None}
+        pending, ordered = list(graph.operators), []
+        while pending:
+            ready = [op for op in pending if all(i < 0 or i in produced for i in op.inputs)]
+            if not ready:
+                return data  # not a graph we can order; leave it as the quantizer wrote it
+            for op in ready:
+                ordered.append(op)
+                produced.update(op.outputs)
+            pending = [op for op in pending if not any(op is r for r in ready)]
+        graph.operators = ordered
+    builder = flatbuffers.Builder(1 << 20)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
