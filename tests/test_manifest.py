@@ -21,7 +21,10 @@ def test_manifest_pins_every_shared_file(manifest, shared):
 
 
 def test_roles_and_names(manifest):
-    assert {a.name for a in manifest.by_role("transfer")} == {"int8", "fp16", "dynamic"}
+    assert {a.name for a in manifest.by_role("transfer") if a.required} == {"int8", "fp16", "dynamic"}
+    derived = {a.name: a for a in manifest.by_role("transfer") if a.derived_from}
+    assert set(derived) == {"fp32", "dynamic-aeq", "fp16-aeq", "int8-full"}, "made by python -m stylize convert, optional"
+    assert all(not a.required and a.derived_from == "fp16" and a.key.startswith("models/derived/") for a in derived.values())
     assert {a.name for a in manifest.by_role("segment")} == {"deeplabv3", "deeplabv3-gpu", "segm-lite"}
     styles = manifest.by_role("style")
     assert len(styles) == 26 and len({s.title for s in styles}) == 26
