@@ -346,7 +346,6 @@ def show_comparison(stylizer: Stylizer, result: Result, style: str | Style) -> N
 
 def webcam_page(stylizer: Stylizer, style: str | Style, options: StylizeOptions) -> None:
     beside = st.toggle("Show the original beside the painting", value=True, key="beside")
-    stylizer.warm_up(640, 480, options)  # the camera's frame size is compiled before the first frame (once per process)
     live: LiveStylizer | None = st.session_state.get("live")
     if live is None:
         live = st.session_state["live"] = LiveStylizer(stylizer, style, options, beside=beside)
@@ -361,6 +360,9 @@ def webcam_page(stylizer: Stylizer, style: str | Style, options: StylizeOptions)
         async_processing=True,
         video_html_attrs={"autoPlay": True, "muted": True, "playsInline": True, "style": {"width": "100%"}},
     )
+    # the camera's frame size is compiled now (once per process), after the player is on screen
+    # — so switching to the webcam shows it at once — and before anyone can have pressed Start
+    stylizer.warm_up(640, 480, options)
     live_figures(live, context)
 
 
