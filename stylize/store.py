@@ -64,11 +64,30 @@ class Deadline:
     def expired(self) -> bool:
         return self.remaining() <= 0
 
+    def too_slow(self) -> TransientError:
+        return TransientError(f"it sent too slowly to finish within {self.seconds:.0f} s")
+
     def watch(self, stream) -> threading.Timer:
         timer = threading.Timer(self.remaining(), _close_quietly, args=(stream,))
         timer.daemon = True
         timer.start()
         return timer
+
+
+def copy_before(deadline: Deadline, stream, blocks: Iterable[bytes], out: BinaryIO, on_bytes: Callable[[int], None]) -> None:
+    """Copy ``blocks`` read from ``stream`` to ``out`` before ``deadline``; a watchdog closes the
+    stream when it passes, so a read blocked on a trickling store ends too."""
+    watchdog = deadline.watch(stream)
+    try:
+        for block in blocks:
+            if deadline.expired:
+                raise deadline.too_slow()
+            out.write(block)
+            on_bytes(len(block))
+    finally:
+        watchdog.cancel()
+    if deadline.expired:
+        raise deadline.too_slow()
 
 
 def _reason(exc: BaseException) -> str:
@@ -206,17 +225,7 @@ class HttpSource:
         timeout = max(0.1, min(self.policy.read_timeout, deadline.remaining()))  # urllib: for the connect and each read
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
-                watchdog = deadline.watch(response)
-                try:
-                    for block in iter(lambda: response.read1(CHUNK), b""):
-                        if deadline.expired:
-                            raise TransientError(f"it sent too slowly to finish within {deadline.seconds:.0f} s")
-                        out.write(block)
-                        on_bytes(len(block))
-                finally:
-                    watchdog.cancel()
-                if deadline.expired:
-                    raise TransientError(f"it sent too slowly to finish within {deadline.seconds:.0f} s")
+                copy_before(deadline, response, iter(lambda: response.read1(CHUNK), b""), out, on_bytes)
         except urllib.error.HTTPError as exc:
             if exc.code >= 500 or exc.code == 429:
                 raise TransientError(f"HTTP {exc.code}") from exc
@@ -227,7 +236,7 @@ class HttpSource:
             raise TransientError(_reason(exc)) from exc
         except (OSError, ValueError, AttributeError) as exc:  # the watchdog closed the response under a read
             if deadline.expired:
-                raise TransientError(f"it sent too slowly to finish within {deadline.seconds:.0f} s") from exc
+                raise deadline.too_slow() from exc
             raise TransientError(_reason(exc)) from exc
 
 
@@ -268,18 +277,10 @@ class S3Source:
         key = self.object_key(asset.key)
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]  # one connection, streamed
-            watchdog = deadline.watch(body)
             try:
-                for block in body.iter_chunks(CHUNK):
-                    if deadline.expired:
-                        raise TransientError(f"it sent too slowly to finish within {deadline.seconds:.0f} s")
-                    out.write(block)
-                    on_bytes(len(block))
+                copy_before(deadline, body, body.iter_chunks(CHUNK), out, on_bytes)
             finally:
-                watchdog.cancel()
                 body.close()
-            if deadline.expired:
-                raise TransientError(f"it sent too slowly to finish within {deadline.seconds:.0f} s")
         except NoCredentialsError:
             raise StoreError(
                 f"{asset.key} could not be read from {self.description}: no AWS credentials were found; set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
@@ -305,7 +306,7 @@ class S3Source:
             raise TransientError(_reason(exc)) from exc
         except (OSError, ValueError, AttributeError) as exc:  # the watchdog closed the body under a read
             if deadline.expired:
-                raise TransientError(f"it sent too slowly to finish within {deadline.seconds:.0f} s") from exc
+                raise deadline.too_slow() from exc
             raise TransientError(_reason(exc)) from exc
 
 
