@@ -52,19 +52,27 @@ def http_server(handler_class):
         server.server_close()
 
 
+def start_file(handler: BaseHTTPRequestHandler, root: Path) -> bytes | None:
+    """The requested file's bytes, its status line and headers sent; None (and a 404) when absent."""
+    path = root / handler.path.lstrip("/")
+    if not path.is_file():
+        handler.send_error(404)
+        return None
+    data = path.read_bytes()
+    handler.send_response(200)
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    return data
+
+
 def trickling_handler(root: Path, byte_every: float = 0.2):
     """Serves the store's files one byte every ``byte_every`` seconds."""
 
     class Trickle(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - the http.server API
-            path = root / self.path.lstrip("/")
-            if not path.is_file():
-                self.send_error(404)
+            data = start_file(self, root)
+            if data is None:
                 return
-            data = path.read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
             with contextlib.suppress(OSError):
                 for i in range(len(data)):
                     self.wfile.write(data[i : i + 1])
@@ -90,15 +98,9 @@ def flaky_handler(root: Path, failures: int, status: int = 503):
             if count <= failures:
                 self.send_error(status)
                 return
-            path = root / self.path.lstrip("/")
-            if not path.is_file():
-                self.send_error(404)
-                return
-            data = path.read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            data = start_file(self, root)
+            if data is not None:
+                self.wfile.write(data)
 
         def log_message(self, *args):
             pass
