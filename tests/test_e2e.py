@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from stylize import Settings, StylizeOptions, Stylizer
 
@@ -90,6 +91,11 @@ def inside_width(b: dict, left: float, right: float) -> bool:
     return b["x"] >= left - 1 and b["x"] + b["width"] <= right + 1
 
 
+def wait_for_images(page) -> None:
+    """Until every picture on the page has loaded (their boxes have their real size)."""
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stImage] img')].every(i => i.complete && i.naturalWidth > 0)", timeout=30_000)
+
+
 def scroll_to_top(page) -> None:
     """Streamlit scrolls an inner container, not the window."""
     page.get_by_test_id("stMain").evaluate("e => e.scrollTo(0, 0)")
@@ -118,6 +124,7 @@ def test_layout_fits_the_screen(page_url, browser, shared, name):
     uploader.locator("input[type=file]").set_input_files(str(shared / "photos" / "boy.jpg"))
     result_caption(page).wait_for(timeout=120_000)
     wait_until_idle(page)
+    wait_for_images(page)
     content = box(page.get_by_test_id("stMainBlockContainer"))
     painted = box(page.get_by_test_id("stImage").filter(has=page.get_by_text("Painted ·")).first)
     original = box(page.get_by_test_id("stImage").filter(has=page.get_by_text("Original ·")).first)
@@ -161,9 +168,10 @@ def test_photo_webcam_and_compare_in_a_browser(page_url, browser, shared):
     page.get_by_text(re.compile("^Gallery — now: ")).click()
     gallery = page.get_by_test_id("stExpander")
     gallery.get_by_text("The Great Wave").wait_for()
-    assert gallery.get_by_test_id("stImage").count() == 26
-    assert gallery.get_by_role("button", name="Use").count() == 25
-    assert gallery.get_by_role("button", name="✓ Chosen").count() == 1
+    expect(gallery.get_by_test_id("stImage")).to_have_count(26, timeout=30_000)  # images mount a moment after the text
+    expect(gallery.get_by_role("button", name="Use")).to_have_count(25)
+    expect(gallery.get_by_role("button", name="✓ Chosen")).to_have_count(1)
+    wait_for_images(page)
     sizes = {(round(b["width"]), round(b["height"])) for b in (box(i) for i in gallery.get_by_test_id("stImage").all())}
     assert len(sizes) == 1, f"every thumbnail the same size, so the buttons line up: {sizes}"
     gallery.locator(".st-key-use-style2 button >> visible=true").first.click()  # Kandinsky Circles
