@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from dataclasses import replace
 
 import streamlit as st
@@ -360,9 +361,10 @@ def webcam_page(stylizer: Stylizer, style: str | Style, options: StylizeOptions)
         async_processing=True,
         video_html_attrs={"autoPlay": True, "muted": True, "playsInline": True, "style": {"width": "100%"}},
     )
-    # the camera's frame size is compiled now (once per process), after the player is on screen
-    # — so switching to the webcam shows it at once — and before anyone can have pressed Start
-    stylizer.warm_up(640, 480, options)
+    # the camera's frame size is compiled (once per process) on a worker thread, so that switching
+    # to the webcam draws at once instead of holding the photo's results greyed out meanwhile; a
+    # frame that arrives sooner waits for the same build rather than starting another
+    threading.Thread(target=stylizer.warm_up, args=(640, 480, options), name="stylize-webcam-warm-up", daemon=True).start()
     live_figures(live, context)
 
 

@@ -215,6 +215,8 @@ def test_photo_webcam_and_compare_in_a_browser(page_url, browser, shared):
     # the webcam: Chromium's fake camera, painted live; the frame counter rises, Stop clears it
     scroll_to_top(page)
     page.get_by_test_id("stButtonGroup").get_by_text("Webcam", exact=True).click()
+    page.locator("iframe[title*='streamlit_webrtc']").wait_for(timeout=60_000)
+    expect(page.get_by_test_id("stImage").filter(has=page.get_by_text("Painted ·"))).to_have_count(0)  # no photo result left behind, greyed
     frame = page.frame_locator("iframe[title*='streamlit_webrtc']")
     frame.get_by_role("button", name=re.compile("start", re.I)).click(timeout=60_000)
     painted = page.get_by_test_id("stMetric").filter(has_text="Frames painted").get_by_test_id("stMetricValue")
