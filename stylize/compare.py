@@ -127,6 +127,7 @@ def compare_variants(
     ``runs`` times, interleaved, after one warm-up run each."""
     runs = max(1, int(runs))
     engines = tuple(engines or ENGINES)
+    stylizer.derived_available(probe=True)  # every variant the store has, derived ones included
     options = options.validated()
     rgb = photo_pixels(content, options.max_side)
     style = stylizer.style(style) if isinstance(style, str) else style

@@ -171,7 +171,7 @@ class Stylizer:
         self.fetch_workers = fetch_workers
         self._models: dict[tuple[str, str], Model] = {}
         self.load_ms: dict[tuple[str, str], float] = {}
-        self._derived: frozenset[str] | None = None  # (engine, asset key) → reading and compiling it
+        self._derived: frozenset[str] | None = None  # keys of the derived variants the store holds, once probed
         self._styles: dict[str, Style] = {}
         self._lock = threading.RLock()
         self._vectors: StyleVectors | None = None
@@ -196,21 +196,25 @@ class Stylizer:
         derived = self.derived_available()
         return tuple(a for a in self.manifest.by_role(role) if a.required or a.key in derived)
 
-    def derived_available(self) -> frozenset[str]:
-        """Keys of the derived variants the store holds (fetched and verified), looked up once."""
-        with self._lock:
-            if self._derived is None:
-                found = set()
-                for asset in self.manifest.assets:
-                    if asset.derived_from is None:
-                        continue
-                    try:
-                        self.store.fetch(asset)
-                        found.add(asset.key)
-                    except StoreError:
-                        continue  # not published to this store: the shipped variants still work
-                self._derived = frozenset(found)
+    def derived_available(self, probe: bool = False) -> frozenset[str]:
+        """Keys of the derived variants this store holds. ``probe`` asks the store (fetching and
+        verifying them, once; ``prepare`` does it); without it, before that, only what the cache
+        already holds is counted — so a page drawn while the store is slow or down never waits
+        on it here."""
+        if self._derived is not None:
             return self._derived
+        derived = [a for a in self.manifest.assets if a.derived_from is not None]
+        if not probe:
+            return frozenset(a.key for a in derived if self.store.is_cached(a))
+        found = set()
+        for asset in derived:
+            try:
+                self.store.fetch(asset)
+                found.add(asset.key)
+            except StoreError:
+                continue  # not published to this store: the shipped variants still work
+        self._derived = frozenset(found)
+        return self._derived
 
     @property
     def gallery(self) -> tuple[Asset, ...]:
@@ -224,6 +228,7 @@ class Stylizer:
         progress = progress or Preparation(self.manifest.required(), len(self.assets("transfer")) + len(self.assets("segment")), len(self.gallery))
         try:
             paths = self.store.fetch_many(self.manifest.required(), progress.fetch, self.fetch_workers)
+            self.derived_available(probe=True)
             for role in ("transfer", "segment"):
                 for asset in self.assets(role):
                     self.model(asset)
