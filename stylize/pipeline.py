@@ -225,10 +225,11 @@ class Stylizer:
         """Fetch every required asset (concurrently), load every model and have the gallery's
         style vectors ready, reporting each step to ``progress``. Safe to call again; ``ready``
         is true once it has succeeded."""
-        progress = progress or Preparation(self.manifest.required(), len(self.assets("transfer")) + len(self.assets("segment")), len(self.gallery))
+        progress = progress or self._preparation()
         try:
             paths = self.store.fetch_many(self.manifest.required(), progress.fetch, self.fetch_workers)
             self.derived_available(probe=True)
+            progress.totals["models"] = len(self.assets("transfer")) + len(self.assets("segment"))  # derived variants included now
             for role in ("transfer", "segment"):
                 for asset in self.assets(role):
                     self.model(asset)
@@ -250,11 +251,14 @@ class Stylizer:
             job = self._preparing
             failed = job is not None and job[0].done() and job[0].exception() is not None
             if job is None or (failed and time.monotonic() - self._failed_at(job) >= RETRY_PREPARE_AFTER):
-                progress = Preparation(self.manifest.required(), len(self.assets("transfer")) + len(self.assets("segment")), len(self.gallery))
+                progress = self._preparation()
                 worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stylize-prepare")
                 job = self._preparing = (worker.submit(self.prepare, progress), progress)
                 worker.shutdown(wait=False)
             return job
+
+    def _preparation(self) -> Preparation:
+        return Preparation(self.manifest.required(), len(self.assets("transfer")) + len(self.assets("segment")), len(self.gallery))
 
     def _failed_at(self, job: tuple[Future, Preparation]) -> float:
         return job[1].finished_at or 0.0

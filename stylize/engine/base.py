@@ -90,7 +90,12 @@ class ShapeCache(Generic[T]):
                 if shapes in self._items:
                     return self._items[shapes], 0.0
             started = time.perf_counter()
-            item = self._build(shapes)
+            try:
+                item = self._build(shapes)
+            except BaseException:
+                with self._lock:
+                    self._building.pop(shapes, None)  # a failed build leaves nothing behind
+                raise
             elapsed = (time.perf_counter() - started) * 1000.0
             with self._lock:
                 self.builds += 1
@@ -100,10 +105,6 @@ class ShapeCache(Generic[T]):
                     while len(self._items) > self._size or sum(map(_pixels, self._items)) > self._pixels:
                         self._items.popitem(last=False)
             return item, elapsed
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
 
 
 def _pixels(shapes: Shapes) -> int:
