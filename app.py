@@ -102,6 +102,32 @@ def preparing(stylizer: Stylizer, progress: Preparation) -> None:
     st.caption("You can already choose a photo and a style; the picture appears as soon as the models are loaded.")
 
 
+# --- a visitor moved between page processes -------------------------------------------------------
+
+
+def moved_here() -> bool:
+    """True on the first run of a session that the browser had opened on another page process.
+
+    With several tasks behind the load balancer, a task that stops (scale-in, a new deployment,
+    a crash) takes its visitors' sessions with it; the load balancer sends their browsers to
+    another task, whose Streamlit starts a new session. The browser reconnects with its old
+    session id as the third entry of the WebSocket's Sec-WebSocket-Protocol header; a fresh visit
+    has none, and a reconnect to the same process resumes the old session (with this mark set).
+    """
+    if st.session_state.get("session_mark"):
+        return False
+    st.session_state["session_mark"] = True
+    protocols = [p.strip() for p in st.context.headers.get("Sec-Websocket-Protocol", "").split(",")]
+    return len(protocols) >= 3 and bool(protocols[2])
+
+
+def upload_key(name: str) -> str:
+    """Uploaded files live in the process that received them: a visitor moved to another process
+    gets fresh uploaders, not ones naming files this process never had."""
+    round_ = st.session_state.get("upload_round", 0)
+    return name if round_ == 0 else f"{name}-{round_}"
+
+
 # --- controls --------------------------------------------------------------------------------------
 
 
@@ -109,9 +135,9 @@ def choose_style(stylizer: Stylizer) -> str | Style:
     """The gallery style's title, or the visitor's own style image."""
     titles = [a.title for a in stylizer.gallery]
     st.session_state.setdefault("style", "Starry Night")
-    own = st.session_state.get("own_style")
+    own = st.session_state.get(upload_key("own_style"))
     st.selectbox("Style", titles, key="style", disabled=own is not None, help="Or upload your own style image below.")
-    st.file_uploader("…or your own style image", type=IMAGE_TYPES, key="own_style")
+    st.file_uploader("…or your own style image", type=IMAGE_TYPES, key=upload_key("own_style"))
     if own is not None:
         try:
             style = Style.from_bytes(own.getvalue(), name="upload", title=own.name)
@@ -200,7 +226,7 @@ def choose_size(options: StylizeOptions, photo_size: tuple[int, int] | None) -> 
 
 
 def photo_input(stylizer: Stylizer) -> tuple[str, bytes | None]:
-    uploaded = st.file_uploader("Your photo (JPEG, PNG or WEBP)", type=IMAGE_TYPES, key="photo")
+    uploaded = st.file_uploader("Your photo (JPEG, PNG or WEBP)", type=IMAGE_TYPES, key=upload_key("photo"))
     if uploaded is not None:
         return uploaded.name, uploaded.getvalue()
     samples = {a.title: a for a in stylizer.assets("photo")}
@@ -394,6 +420,10 @@ def main() -> None:
         log.error("The page is not configured correctly: %s", exc)
         st.error("The page is not configured correctly; the server's log says what to fix.")
         st.stop()
+    if moved_here():
+        st.session_state["upload_round"] = 1
+    if st.session_state.get("upload_round") and st.session_state.get(upload_key("photo")) is None:  # until they upload again
+        st.info("The server you were on was stopped, so you are now on another one and your photo and choices were reset — please upload your photo again.", icon=":material/sync:")
     if models_unavailable(stylizer):
         st.stop()
     _, progress = stylizer.prepare_in_background()

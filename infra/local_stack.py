@@ -6,12 +6,15 @@ through its CloudFormation API, publishes a folder laid out like the store into 
 
     python infra/local_stack.py --from ../shared            # then open http://127.0.0.1:8501
 
-`--smoke` starts everything, checks the page answers its health check, and stops (for tests).
+`--pages 2` runs two page processes (two "tasks", each with its own model cache) behind HAProxy
+configured like the service's load balancer (infra/local_lb.py); the address printed is the load
+balancer's. `--smoke` starts everything, checks the page answers its health check, and stops.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import subprocess
@@ -21,6 +24,9 @@ import urllib.request
 from pathlib import Path
 
 import boto3
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from local_lb import load_balancer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = "background-stylizer-models"
@@ -53,12 +59,19 @@ def deploy_bucket(prefix: str) -> str:
     return next(o["OutputValue"] for o in outputs if o["OutputKey"] == "ModelStore")
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--from", dest="source", type=Path, default=ROOT.parent / "shared", help="folder to publish (default ../shared)")
     parser.add_argument("--s3-port", type=int, default=5055)
     parser.add_argument("--page-port", type=int, default=8501)
     parser.add_argument("--prefix", default="v1")
+    parser.add_argument("--pages", type=int, default=1, help="page processes; more than one are served behind a local load balancer")
     parser.add_argument("--smoke", action="store_true", help="start, check the page's health, stop")
     args = parser.parse_args()
     if not args.source.is_dir():
@@ -78,7 +91,7 @@ def main() -> int:
         }
     )
     moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(args.s3_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    page = None
+    pages: list[subprocess.Popen] = []
     try:
         wait_for(endpoint + "/moto-api/", 30)
         store = deploy_bucket(args.prefix)
@@ -87,17 +100,25 @@ def main() -> int:
         if published.returncode != 0:
             return published.returncode
         env = {**os.environ, "STYLIZE_MODEL_STORE": store, "STYLIZE_ICE_SERVERS": ""}
-        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(args.page_port), "--server.address", "127.0.0.1"]
-        page = subprocess.Popen(command, cwd=ROOT, env=env)
-        wait_for(f"http://127.0.0.1:{args.page_port}/_stcore/health", 60)
-        print(f"The page reads its models from {store} at {endpoint}: open http://127.0.0.1:{args.page_port}", flush=True)
-        if not args.smoke:
-            page.wait()
+        ports = [args.page_port] if args.pages == 1 else [free_port() for _ in range(args.pages)]
+        for i, port in enumerate(ports, start=1):
+            task_env = dict(env)
+            if args.pages > 1:  # each "task" has its own model cache, as on Fargate
+                task_env["STYLIZE_CACHE_DIR"] = os.path.join(env.get("STYLIZE_CACHE_DIR", os.path.expanduser("~/.cache/stylize")), f"page{i}")
+            command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1"]
+            pages.append(subprocess.Popen(command, cwd=ROOT, env=task_env))
+        for port in ports:
+            wait_for(f"http://127.0.0.1:{port}/_stcore/health", 60)
+        with load_balancer(args.page_port, ports) if args.pages > 1 else contextlib.nullcontext():
+            where = f"{args.pages} page processes behind a load balancer read" if args.pages > 1 else "The page reads"
+            print(f"{where} their models from {store} at {endpoint}: open http://127.0.0.1:{args.page_port}", flush=True)
+            if not args.smoke:
+                pages[0].wait()
         return 0
     except KeyboardInterrupt:
         return 0
     finally:
-        for proc in (page, moto):
+        for proc in (*pages, moto):
             if proc and proc.poll() is None:
                 proc.terminate()
                 proc.wait(timeout=20)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,6 +23,18 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("STYLIZE_SHARED_DIR", ROOT.parent / "shared")).resolve()
 BUCKET = "stylize-test-models"
 PREFIX = "v1"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
 
 
 def free_port() -> int:
@@ -138,3 +151,15 @@ def stylizer(shared, tmp_path_factory) -> Stylizer:
 @pytest.fixture(scope="session")
 def photo_bytes(shared):
     return lambda name: (shared / "photos" / name).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is not installed; scripts/setup.sh dev installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        yield browser
+        browser.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -23,20 +22,8 @@ from stylize import Settings, StylizeOptions, Stylizer
 from .conftest import ROOT, free_port, wait_for_http
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # STYLIZE_SCREENSHOT_DIR=docs/screenshots refreshes the README's pictures
 SCREENSHOTS = Path(os.environ.get("STYLIZE_SCREENSHOT_DIR", ROOT / "test-artifacts" / "screenshots"))
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-]
 
 
 @pytest.fixture(scope="module")
@@ -59,18 +46,6 @@ def page_url(seeded_bucket, aws_env, tmp_path_factory):
         finally:
             proc.terminate()
             proc.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Debian's chromium is not installed; scripts/setup.sh dev installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def result_caption(page):
