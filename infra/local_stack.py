@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -74,6 +75,8 @@ def main() -> int:
     parser.add_argument("--pages", type=int, default=1, help="page processes; more than one are served behind a local load balancer")
     parser.add_argument("--smoke", action="store_true", help="start, check the page's health, stop")
     args = parser.parse_args()
+    # Stopped with SIGTERM (as the benchmarks stop it), still stop what it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if not args.source.is_dir():
         raise SystemExit(f"error: {args.source} is not a folder; pass --from a folder laid out like the store.")
     for port in (args.s3_port, args.page_port):
@@ -110,8 +113,8 @@ def main() -> int:
         for port in ports:
             wait_for(f"http://127.0.0.1:{port}/_stcore/health", 60)
         with load_balancer(args.page_port, ports) if args.pages > 1 else contextlib.nullcontext():
-            where = f"{args.pages} page processes behind a load balancer read" if args.pages > 1 else "The page reads"
-            print(f"{where} their models from {store} at {endpoint}: open http://127.0.0.1:{args.page_port}", flush=True)
+            who = f"{args.pages} page processes behind a load balancer read their" if args.pages > 1 else "The page reads its"
+            print(f"{who} models from {store} at {endpoint}: open http://127.0.0.1:{args.page_port}", flush=True)
             if not args.smoke:
                 pages[0].wait()
         return 0

@@ -7,7 +7,8 @@ Prints (and with --json writes):
 - photo: a visitor's wait from choosing a style to the painted result, and the library's own time;
 - 2 and 4 visitors at once, each changing style: median and 95th-percentile wait;
 - webcam (Chromium's fake 640×480 camera, background mode, painted at 384): painted frames per
-  second over --webcam-seconds, and the page's median latency per frame.
+  second over --webcam-seconds, the page's median latency per frame, and the page process's CPU
+  (% of 2 cores) meanwhile — what one webcam visitor costs a task.
 
     .venv/bin/python scripts/bench_page.py [--webcam-seconds 20] [--json figures.json]
 """
@@ -30,6 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, free_port  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from load import cpu_seconds, page_pid  # noqa: E402
 
 CAPTION = re.compile(r"^\d+×\d+ px · ")
 STYLES = ["The Great Wave", "Blue Cosmos", "Red Weave", "Kandinsky Circles", "The Mellow Pad", "Klee Masks", "Starry Night"]
@@ -147,9 +151,11 @@ def main() -> int:
                 except Exception:  # noqa: BLE001 - the metrics redraw every second
                     pass
                 time.sleep(0.5)
-            first, t0 = int(metric(page, "Frames painted")), time.perf_counter()
+            pid = page_pid(page_port)
+            first, t0, cpu0 = int(metric(page, "Frames painted")), time.perf_counter(), cpu_seconds(pid)
             time.sleep(args.webcam_seconds)
-            last, t1 = int(metric(page, "Frames painted")), time.perf_counter()
+            last, t1, cpu1 = int(metric(page, "Frames painted")), time.perf_counter(), cpu_seconds(pid)
+            figures["webcam_page_cpu_percent"] = 100 * (cpu1 - cpu0) / (t1 - t0) / (os.cpu_count() or 2)
             figures["webcam_painted_fps"] = (last - first) / (t1 - t0)
             figures["webcam_latency_median_ms"] = float(metric(page, "Latency per frame").split()[0])
             figures["webcam_skipped"] = float(metric(page, "Skipped to keep up"))

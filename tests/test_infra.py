@@ -213,6 +213,60 @@ def test_service_template_wires_policy_store_and_health():
     assert any(cache_dir.startswith(path + "/") for path in mounts), (cache_dir, mounts)
 
 
+def test_service_template_scales_the_service_it_defines():
+    """Autoscaling is wired to this template's own service: the scalable target names its cluster
+    and service, the policy tracks the tasks' CPU at the measured target, and a task leaving is
+    drained for longer than its own stop timeout."""
+    template = cfn_yaml(ROOT / "infra" / "service.yaml")
+    resources, parameters = template["Resources"], template["Parameters"]
+    target = next(r["Properties"] for r in resources.values() if r["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert target["ServiceNamespace"] == "ecs" and target["ScalableDimension"] == "ecs:service:DesiredCount"
+    assert target["ResourceId"] == {"Sub": "service/${Cluster}/${Service.Name}"}
+    assert resources["Cluster"]["Type"] == "AWS::ECS::Cluster" and resources["Service"]["Type"] == "AWS::ECS::Service"
+    assert resources["Service"]["Properties"]["Cluster"] == {"Ref": "Cluster"}
+    assert "DesiredCount" not in resources["Service"]["Properties"], "autoscaling owns the task count"
+    assert target["MinCapacity"] == {"Ref": "MinTasks"} and target["MaxCapacity"] == {"Ref": "MaxTasks"}
+    assert 1 <= parameters["MinTasks"]["Default"] < parameters["MaxTasks"]["Default"]
+
+    (target_name,) = [name for name, r in resources.items() if r["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget"]
+    policies = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::ApplicationAutoScaling::ScalingPolicy"]
+    assert len(policies) == 1
+    policy = policies[0]
+    assert policy["PolicyType"] == "TargetTrackingScaling" and policy["ScalingTargetId"] == {"Ref": target_name}
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == "ECSServiceAverageCPUUtilization"
+    assert tracking["TargetValue"] == {"Ref": "TargetCpuPercent"}
+    assert 0 < tracking["ScaleOutCooldown"] < tracking["ScaleInCooldown"], "out quickly, in slowly"
+    # the README's capacity figure and the template's target are the same number
+    readme = (ROOT / "README.md").read_text()
+    assert f"at {parameters['TargetCpuPercent']['Default']} % (`TargetCpuPercent`)" in readme
+
+    # a leaving task: the load balancer drains it (open WebSockets, webcam sessions) before ECS
+    # stops it, and the container then has time to finish a running paint
+    attributes = {a["Key"]: a["Value"] for a in resources["TargetGroup"]["Properties"]["TargetGroupAttributes"]}
+    assert attributes["stickiness.enabled"] == "true" and attributes["stickiness.type"] == "lb_cookie"
+    container = resources["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    assert 60 <= container["StopTimeout"] <= 120  # Fargate's range
+    assert int(attributes["deregistration_delay.timeout_seconds"]) > container["StopTimeout"]
+    assert resources["Service"]["Properties"]["DeploymentConfiguration"]["MinimumHealthyPercent"] == 100
+
+
+def test_local_load_balancer_is_configured_like_the_alb(tmp_path):
+    """infra/local_lb.py's HAProxy mirrors the target group: cookie stickiness, the same health
+    check path, redispatch when a sticky task is gone; HAProxy itself accepts the file."""
+    from infra.local_lb import haproxy_binary, haproxy_config
+
+    group = cfn_yaml(ROOT / "infra" / "service.yaml")["Resources"]["TargetGroup"]["Properties"]
+    config = haproxy_config(8080, [9001, 9002])
+    assert f"option httpchk GET {group['HealthCheckPath']}" in config
+    assert "cookie AWSALB insert" in config and "option redispatch" in config
+    assert config.count(" check ") == 2 and "cookie page1" in config and "cookie page2" in config
+    assert "cookie" not in haproxy_config(8080, [9001, 9002], sticky=False)
+    (tmp_path / "haproxy.cfg").write_text(config)
+    checked = subprocess.run([haproxy_binary(), "-c", "-f", str(tmp_path / "haproxy.cfg")], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
 def test_container_start_with_a_dead_store_serves_the_page(tmp_path):
     """The container's own start command, with a store that accepts connections and never
     answers: the fetch gives up within its deadline with one line, and the page is served (its
