@@ -13,7 +13,7 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-compile -r requirements.txt
 
-COPY --chown=app:app app.py ./
+COPY --chown=app:app app.py serve.py ./
 COPY --chown=app:app stylize ./stylize
 COPY --chown=app:app models/manifest.toml ./models/manifest.toml
 COPY --chown=app:app .streamlit ./.streamlit
@@ -27,4 +27,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
 # (STYLIZE_FETCH_DEADLINE, 25 s an asset): a store that can't be reached is logged in one line and
 # the page is served anyway, showing visitors that the models are unavailable and trying again on
 # the next visit — the health check passes, so the service does not restart in a loop.
-CMD ["sh", "-c", "python -m stylize fetch || echo 'models unavailable at start-up; serving the page, which tries again'; exec streamlit run app.py --server.port=8501 --server.address=0.0.0.0"]
+CMD ["sh", "-c", "python -m stylize fetch || echo 'models unavailable at start-up; serving the page, which tries again'; exec streamlit run serve.py --server.port=8501 --server.address=0.0.0.0"]

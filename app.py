@@ -1,5 +1,5 @@
 """Background Stylizer — the page. Widgets, layout and session state only; every image, figure and
-timing comes from the ``stylize`` library. Run with: streamlit run app.py
+timing comes from the ``stylize`` library. Served by serve.py: streamlit run serve.py
 
 Layout: one main column pair — the result first (so on a phone, where columns stack, the picture
 comes before the controls), the controls beside it on a wide screen — and the variant comparison
@@ -55,8 +55,9 @@ log = logging.getLogger("stylize.page")
 
 @st.cache_resource(show_spinner=False)
 def shared_stylizer() -> Stylizer:
-    """One stylizer (models, caches) for every visitor; its models serialise their own runs."""
-    return Stylizer.from_settings(Settings.from_env())
+    """One stylizer (models, caches) for every visitor; its models serialise their own runs. The
+    same one that serve.py starts preparing when the server starts."""
+    return Stylizer.shared(Settings.from_env())
 
 
 @st.cache_resource(show_spinner=False)

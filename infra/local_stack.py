@@ -108,7 +108,7 @@ def main() -> int:
             task_env = dict(env)
             if args.pages > 1:  # each "task" has its own model cache, as on Fargate
                 task_env["STYLIZE_CACHE_DIR"] = os.path.join(env.get("STYLIZE_CACHE_DIR", os.path.expanduser("~/.cache/stylize")), f"page{i}")
-            command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1"]
+            command = [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port), "--server.address", "127.0.0.1"]
             pages.append(subprocess.Popen(command, cwd=ROOT, env=task_env))
         for port in ports:
             wait_for(f"http://127.0.0.1:{port}/_stcore/health", 60)

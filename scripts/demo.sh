@@ -7,4 +7,4 @@ scripts/setup.sh runtime
 export STYLIZE_MODEL_STORE="${STYLIZE_MODEL_STORE:-../shared}"
 export STYLIZE_ICE_SERVERS="${STYLIZE_ICE_SERVERS-}"
 .venv/bin/python -m stylize fetch
-exec .venv/bin/python -m streamlit run app.py --server.address 127.0.0.1 --server.port "${PORT:-8501}"
+exec .venv/bin/python -m streamlit run serve.py --server.address 127.0.0.1 --server.port "${PORT:-8501}"

@@ -160,6 +160,10 @@ class Result:
         return png_bytes(self.image)
 
 
+_SHARED: dict[Settings, Stylizer] = {}
+_SHARED_LOCK = threading.Lock()
+
+
 class Stylizer:
     """Holds the store, the loaded models and the style-vector cache; ``stylize`` is its verb."""
 
@@ -188,6 +192,17 @@ class Stylizer:
             make_engine(settings.engine, settings.threads, store.cache_dir),  # the cache that can be written
             settings.fetch_workers,
         )
+
+    @classmethod
+    def shared(cls, settings: Settings | None = None) -> Stylizer:
+        """The process's one stylizer for ``settings`` (default: from the environment): the page's
+        visitors and the server's start-up (serve.py, which starts preparing before the first
+        visitor) share its models and caches."""
+        settings = settings or Settings.from_env()
+        with _SHARED_LOCK:
+            if settings not in _SHARED:
+                _SHARED[settings] = cls.from_settings(settings)
+            return _SHARED[settings]
 
     # --- what there is -------------------------------------------------------------------------
     def assets(self, role: str) -> tuple[Asset, ...]:

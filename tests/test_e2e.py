@@ -33,7 +33,7 @@ def page_url(seeded_bucket, aws_env, tmp_path_factory):
     env = {**os.environ, "STYLIZE_MODEL_STORE": seeded_bucket, "STYLIZE_CACHE_DIR": str(cache), "STYLIZE_ICE_SERVERS": ""}
     with open(tmp_path_factory.mktemp("logs") / "streamlit.log", "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port), "--server.address", "127.0.0.1"],
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port", str(port), "--server.address", "127.0.0.1"],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -128,6 +128,34 @@ def test_layout_fits_the_screen(page_url, browser, shared, name):
     scroll_to_top(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"layout-{name}.png"))
+    context.close()
+
+
+@pytest.mark.parametrize("name", ["desktop", "phone"])
+def test_boot_screen_holds_the_title_until_the_page_draws_it(page_url, browser, name):
+    """Before Streamlit's JavaScript has run, the HTML itself shows the page's title and a line
+    (serve.py); it sits exactly where Streamlit then draws the title, and is gone once it has."""
+    width, height = VIEWPORTS[name]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    held = []  # Streamlit's main script, held back so the boot screen can be looked at
+    page.route(re.compile(r"/static/js/index\.[\w-]+\.js$"), lambda route: held.append(route))
+    page.goto(page_url, wait_until="commit")
+    boot = page.locator("#stylize-boot h1")
+    boot.wait_for(timeout=30_000)
+    page.wait_for_timeout(300)
+    assert held and page.get_by_test_id("stHeading").count() == 0, "nothing of Streamlit's has run yet"
+    early = box(boot)
+    assert boot.inner_text() == "Background Stylizer"
+    assert inside_width(early, 0, width) and early["y"] + early["height"] <= height, early
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"boot-{name}.png"))
+    for route in held:
+        route.continue_()
+    page.get_by_test_id("stHeading").filter(has_text="Background Stylizer").wait_for(timeout=60_000)
+    expect(page.locator("#stylize-boot")).to_have_count(0)
+    real = box(page.get_by_test_id("stHeading").locator("h1").first)
+    assert abs(real["x"] - early["x"]) <= 2 and abs(real["y"] - early["y"]) <= 2, f"the title stays put: {early} → {real}"
     context.close()
 
 

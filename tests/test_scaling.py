@@ -38,7 +38,7 @@ MOVED = "The server you were on was stopped"
 def page_process(port: int, env: dict, log: Path):
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port), "--server.address", "127.0.0.1"],
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port", str(port), "--server.address", "127.0.0.1"],
             cwd=ROOT,
             env=env,
             stdout=out,
