@@ -117,7 +117,7 @@ def main() -> int:
             for kind in ("cold", "warm"):
                 page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
                 started = time.perf_counter()
-                page.goto(url)
+                page.goto(url, wait_until="commit")  # not "load": that waits for all of Streamlit's JavaScript
                 page.locator("#stylize-boot h1, [data-testid=stHeading] h1").first.wait_for(timeout=60_000)
                 figures[f"{kind}_first_sight_s"] = time.perf_counter() - started  # serve.py's boot screen: the title in the HTML
                 page.get_by_role("heading", name="Background Stylizer").wait_for(timeout=60_000)
