@@ -28,7 +28,7 @@ from infra.local_lb import COOKIE, load_balancer
 from stylize import Settings, StylizeOptions, Stylizer
 
 from .conftest import ROOT, free_port, wait_for_http
-from .test_e2e import choose_style, wait_until_idle
+from .test_e2e import SCREENSHOTS, choose_style, wait_until_idle
 
 pytestmark = pytest.mark.e2e
 MOVED = "The server you were on was stopped"
@@ -167,6 +167,8 @@ def test_sticky_sessions_survive_losing_a_task(two_tasks, browser, shared, refer
             assert photo not in uploader.inner_text(), "no uploader naming a file the new task never had"
             text = page.locator("body").inner_text()
             assert "Traceback" not in text and "Error" not in text, text[:500]
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "moved-to-another-task.png"))
             # …and the page is usable: upload again, painted right, the notice gone
             choose_style(page, "The Mellow Pad")
             upload(page, shared / "photos" / photo)
