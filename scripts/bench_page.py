@@ -21,20 +21,17 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, free_port  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from load import cpu_seconds, page_pid  # noqa: E402
+from load import cpu_seconds, page_pid, served_page  # noqa: E402
 
 CAPTION = re.compile(r"^\d+×\d+ px · ")
 STYLES = ["The Great Wave", "Blue Cosmos", "Red Weave", "Kandinsky Circles", "The Mellow Pad", "Klee Masks", "Starry Night"]
@@ -93,23 +90,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    page_port = free_port()
-    cache = tempfile.mkdtemp(prefix="stylize-bench-cache-")
-    env = {**os.environ, "STYLIZE_CACHE_DIR": cache}
-    stack = subprocess.Popen(
-        [sys.executable, str(ROOT / "infra" / "local_stack.py"), "--from", args.source, "--s3-port", str(free_port()), "--page-port", str(page_port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
     figures: dict[str, float] = {}
-    url = f"http://127.0.0.1:{page_port}"
-    try:
-        for line in stack.stdout:
-            if "open http://" in line:
-                break
-        threading.Thread(target=lambda: [None for _ in stack.stdout], daemon=True).start()  # keep its pipe drained
+    with served_page(args.source, "stylize-bench-cache-") as (url, page_port):
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as p:
@@ -163,9 +145,6 @@ def main() -> int:
             figures["webcam_latency_median_ms"] = float(metric(page, "Latency per frame").split()[0])
             figures["webcam_skipped"] = float(metric(page, "Skipped to keep up"))
             browser.close()
-    finally:
-        stack.terminate()
-        stack.wait(timeout=30)
 
     for name, value in figures.items():
         print(f"{name:<34}{value:10.2f}")

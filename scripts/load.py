@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -62,6 +63,29 @@ def page_pid(port: int) -> int:
             if b"streamlit" in b" ".join(command) and str(port).encode() in command:
                 return int(entry.name)
     raise RuntimeError(f"no page process on port {port}")
+
+
+@contextlib.contextmanager
+def served_page(source: str, cache_prefix: str):
+    """The local stand-in (infra/local_stack.py: moto's S3 with the store published from
+    ``source``, one page process with an empty model cache); yields (url, page port)."""
+    page_port = free_port()
+    stack = subprocess.Popen(
+        [sys.executable, str(ROOT / "infra" / "local_stack.py"), "--from", source, "--s3-port", str(free_port()), "--page-port", str(page_port)],
+        env={**os.environ, "STYLIZE_CACHE_DIR": tempfile.mkdtemp(prefix=cache_prefix)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        for line in stack.stdout:
+            if "open http://" in line:
+                break
+        threading.Thread(target=lambda: [None for _ in stack.stdout], daemon=True).start()  # keep its pipe drained
+        yield f"http://127.0.0.1:{page_port}", page_port
+    finally:
+        stack.terminate()
+        stack.wait(timeout=30)
 
 
 def p95(values: list[float]) -> float:
@@ -131,22 +155,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    page_port = free_port()
-    cache = tempfile.mkdtemp(prefix="stylize-load-cache-")
-    stack = subprocess.Popen(
-        [sys.executable, str(ROOT / "infra" / "local_stack.py"), "--from", args.source, "--s3-port", str(free_port()), "--page-port", str(page_port)],
-        env={**os.environ, "STYLIZE_CACHE_DIR": cache},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
     rows = []
-    try:
-        for line in stack.stdout:
-            if "open http://" in line:
-                break
-        threading.Thread(target=lambda: [None for _ in stack.stdout], daemon=True).start()  # keep its pipe drained
-        url = f"http://127.0.0.1:{page_port}"
+    with served_page(args.source, "stylize-load-cache-") as (url, page_port):
         pid = page_pid(page_port)
         # The visitors' browsers yield the CPU to the page process (they inherit this niceness),
         # as remote visitors' browsers would: the page's own capacity is what is measured.
@@ -169,9 +179,6 @@ def main() -> int:
             }
             rows.append(row)
             print(f"{count} visitors: {row['results']} results, {errors} errors, median {row['median_s']:.2f} s, p95 {row['p95_s']:.2f} s, page CPU {cpu:.0f} %, machine {busy:.0f} %", flush=True)
-    finally:
-        stack.terminate()
-        stack.wait(timeout=30)
 
     print(f"\n{'visitors':>8} {'results':>8} {'errors':>7} {'median s':>9} {'p95 s':>7} {'page CPU %':>11} {'machine CPU %':>14}")
     for r in rows:

@@ -86,6 +86,25 @@ def moto_server(**env):
         proc.wait(timeout=10)
 
 
+@contextlib.contextmanager
+def page_process(port: int, env: dict, log: Path):
+    """The page served as the container serves it (streamlit run serve.py) on 127.0.0.1:``port``."""
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port", str(port), "--server.address", "127.0.0.1"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=20)
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint():
     with moto_server() as url:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from playwright.sync_api import expect
 
 from stylize import Settings, StylizeOptions, Stylizer
 
-from .conftest import ROOT, free_port, wait_for_http
+from .conftest import ROOT, free_port, page_process, wait_for_http
 
 pytestmark = pytest.mark.e2e
 # STYLIZE_SCREENSHOT_DIR=docs/screenshots refreshes the README's pictures
@@ -31,21 +29,10 @@ def page_url(seeded_bucket, aws_env, tmp_path_factory):
     port = free_port()
     cache = tmp_path_factory.mktemp("page-cache")  # cold: the page fetches everything from S3
     env = {**os.environ, "STYLIZE_MODEL_STORE": seeded_bucket, "STYLIZE_CACHE_DIR": str(cache), "STYLIZE_ICE_SERVERS": ""}
-    with open(tmp_path_factory.mktemp("logs") / "streamlit.log", "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port", str(port), "--server.address", "127.0.0.1"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    with page_process(port, env, tmp_path_factory.mktemp("logs") / "streamlit.log"):
         url = f"http://127.0.0.1:{port}"
-        try:
-            wait_for_http(url + "/_stcore/health", timeout=60)
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+        wait_for_http(url + "/_stcore/health", timeout=60)
+        yield url
 
 
 def result_caption(page):

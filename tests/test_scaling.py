@@ -14,8 +14,6 @@ import contextlib
 import io
 import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -27,29 +25,11 @@ from playwright.sync_api import expect
 from infra.local_lb import COOKIE, load_balancer
 from stylize import Settings, StylizeOptions, Stylizer
 
-from .conftest import ROOT, free_port, wait_for_http
+from .conftest import free_port, page_process, wait_for_http
 from .test_e2e import SCREENSHOTS, choose_style, wait_until_idle
 
 pytestmark = pytest.mark.e2e
 MOVED = "The server you were on was stopped"
-
-
-@contextlib.contextmanager
-def page_process(port: int, env: dict, log: Path):
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port", str(port), "--server.address", "127.0.0.1"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield proc
-        finally:
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
