@@ -107,13 +107,15 @@ def preparing(stylizer: Stylizer, progress: Preparation) -> None:
 
 
 def moved_here() -> bool:
-    """True on the first run of a session that the browser had opened on another page process.
+    """True on the first run of a session that the browser had opened before, on another page
+    process or so long ago (server.disconnectedSessionTTL, 120 s) that this one has let it go.
 
     With several tasks behind the load balancer, a task that stops (scale-in, a new deployment,
     a crash) takes its visitors' sessions with it; the load balancer sends their browsers to
     another task, whose Streamlit starts a new session. The browser reconnects with its old
     session id as the third entry of the WebSocket's Sec-WebSocket-Protocol header; a fresh visit
-    has none, and a reconnect to the same process resumes the old session (with this mark set).
+    has none, and a reconnect to the same process within that time resumes the old session (with
+    this mark set).
     """
     if st.session_state.get("session_mark"):
         return False
@@ -424,7 +426,7 @@ def main() -> None:
     if moved_here():
         st.session_state["upload_round"] = 1
     if st.session_state.get("upload_round") and st.session_state.get(upload_key("photo")) is None:  # until they upload again
-        st.info("The server you were on was stopped, so you are now on another one and your photo and choices were reset — please upload your photo again.", icon=":material/sync:")
+        st.info("This page lost its place on the server (the server was replaced, or the page was away for over two minutes), so your photo and choices were reset — please upload your photo again.", icon=":material/sync:")
     if models_unavailable(stylizer):
         st.stop()
     _, progress = stylizer.prepare_in_background()

@@ -29,7 +29,7 @@ from .conftest import free_port, page_process, wait_for_http
 from .test_e2e import SCREENSHOTS, choose_style, wait_until_idle
 
 pytestmark = pytest.mark.e2e
-MOVED = "The server you were on was stopped"
+MOVED = "This page lost its place on the server"
 
 
 @pytest.fixture(scope="module")
