@@ -155,7 +155,12 @@ def choose_style(stylizer: Stylizer) -> str | Style:
 
 def show_gallery(stylizer: Stylizer) -> None:
     current = st.session_state["style"]
-    with st.expander(f"Gallery — now: {current}", expanded=False):
+    # Lazy: the 26 thumbnails, buttons and captions are made (and drawn by the browser, on every
+    # rerun) only while the gallery is open; closed, it cost the browser a third of its work.
+    gallery = st.expander(f"Gallery — now: {current}", key="gallery", on_change="rerun")
+    if not gallery.open:
+        return
+    with gallery:
         columns = st.columns(4)
         for i, asset in enumerate(stylizer.gallery):
             with columns[i % 4]:

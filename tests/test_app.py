@@ -53,6 +53,9 @@ def test_page_starts_with_a_painted_sample(page_env):
     assert at.radio(key="engine").value == "openvino", "the faster runtime at equal fidelity is the default"
     assert len(at.radio(key="transfer").options) == 3
     assert len(at.selectbox(key="style").options) == 26
+    assert not [b for b in at.button if b.key and b.key.startswith("use-")], "the closed gallery is not drawn"
+    at.session_state["gallery"] = True  # the visitor opens it
+    at.run()
     assert len([b for b in at.button if b.key and b.key.startswith("use-")]) == 26
     assert result_caption(at).startswith("640×426 px")
     for stage in ("decode", "segment", "predict", "transfer", "composite"):
@@ -67,6 +70,8 @@ def test_upload_and_style_choice(page_env, photo_bytes):
     assert result_caption(at).startswith("399×640 px"), "portrait stays portrait"
     at.selectbox(key="style").set_value("The Great Wave").run()
     assert "· The Great Wave ·" in result_caption(at)
+    at.session_state["gallery"] = True
+    at.run()
     at.button(key="use-style6").click().run()
     assert at.selectbox(key="style").value == "Blue Cosmos"
     at.radio(key="mask").set_value("full").run()
