@@ -15,8 +15,8 @@ from dataclasses import replace
 
 import streamlit as st
 
-# Something to read at once: the title goes out before the heavy imports below, which a fresh
-# server process pays for on its first visitor (about a second and a half here).
+# Something to read at once: the title goes out before the imports below (serve.py imports the
+# heaviest at start-up; streamlit_webrtc must be imported by the page, which registers its component).
 st.set_page_config(page_title="Background Stylizer", layout="wide", initial_sidebar_state="collapsed")
 st.title("Background Stylizer")
 st.caption("Paint your photo — or only what's behind you — in the style of an artwork. Magenta arbitrary style transfer and person segmentation, on OpenVINO or LiteRT.")
@@ -53,10 +53,9 @@ DEFAULT_MS_PER_MEGAPIXEL = 330.0  # int8 on OpenVINO here, until this visitor's 
 log = logging.getLogger("stylize.page")
 
 
-@st.cache_resource(show_spinner=False)
 def shared_stylizer() -> Stylizer:
-    """One stylizer (models, caches) for every visitor; its models serialise their own runs. The
-    same one that serve.py starts preparing when the server starts."""
+    """One stylizer (models, caches) for every visitor — the process's own, which serve.py
+    prepares when the server starts; its models serialise their own runs."""
     return Stylizer.shared(Settings.from_env())
 
 
