@@ -92,16 +92,18 @@ class BootScreen:
         await self.app(scope, receive, collect)
 
 
-def prepare_now() -> Future | None:
-    """Start loading the models on a worker thread; a failure is logged, and the page (which
-    shows visitors that the models are unavailable) tries again on a later visit."""
+def prepare_now() -> tuple[Stylizer, Future] | None:
+    """The process's stylizer (the page's too), loading its models on a worker thread; a failure
+    is logged, and the page (which shows visitors that the models are unavailable) tries again
+    on a later visit."""
     try:
-        job, _ = Stylizer.shared(Settings.from_env()).prepare_in_background()
+        stylizer = Stylizer.shared(Settings.from_env())
     except StylizeError as exc:
         log.error("The page is not configured correctly: %s", exc)
         return None
+    job, _ = stylizer.prepare_in_background()
     job.add_done_callback(lambda done: done.exception() and log.error("The models could not be loaded at start-up: %s", done.exception()))
-    return job
+    return stylizer, job
 
 
 @asynccontextmanager
@@ -109,13 +111,13 @@ async def lifespan(_app):
     """The server accepts connections — and its health check passes, so the load balancer sends
     visitors — once the models are ready, or have failed (every wait of the store is bounded),
     or after STARTUP_WAIT_S at most."""
-    job = prepare_now()
-    if job is not None:
-        await asyncio.to_thread(ready_for_visitors, job)
+    started = prepare_now()
+    if started is not None:
+        await asyncio.to_thread(ready_for_visitors, *started)
     yield
 
 
-def ready_for_visitors(job: Future) -> None:
+def ready_for_visitors(stylizer: Stylizer, job: Future) -> None:
     """Wait for the models; then do what the first visitor's first picture would otherwise wait
     for: import the page's own libraries and compile the transfer model for the size of the
     picture every visitor sees first (the first sample photo, default options)."""
@@ -124,7 +126,6 @@ def ready_for_visitors(job: Future) -> None:
         return
     for module in PAGE_MODULES:
         importlib.import_module(module)
-    stylizer = Stylizer.shared(Settings.from_env())
     try:
         sample = stylizer.store.fetch(stylizer.assets("photo")[0]).read_bytes()
         stylizer.warm_up(*image_size(sample), StylizeOptions())
