@@ -20,7 +20,7 @@ from .compare import compare_variants
 from .config import Settings
 from .engine import ENGINES
 from .errors import InputError, StylizeError
-from .pipeline import MASK_MODES, PREDICT_ENGINE, STAGES, StylizeOptions, Stylizer, photo_pixels
+from .pipeline import MASK_MODES, PREDICT_ENGINE, StylizeOptions, Stylizer, photo_pixels
 from .publish import Publisher
 from .store import ProgressTotal
 from .styles import Style
@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-side", type=_side, default=1024, help="longest side of the result in pixels, or 'full' for the photo's own size (default 1024)")
     run.add_argument("--paint-side", type=_side, default=None, help="stroke size: the longest side the network paints at, then scaled to the result; smaller is coarser (default: the result's size)")
     run.add_argument("--engine", default=None, help="inference runtime: openvino or litert (default: STYLIZE_ENGINE, else openvino)")
+    run.add_argument("--keep-colors", action="store_true", help="keep the photo's own colours: the artwork gives brightness and texture only")
+    run.add_argument("--mix-with", default=None, help="a second style (gallery name or image path) mixed into the first")
+    run.add_argument("--mix", type=float, default=0.5, help="how much of --mix-with: 0 the first style alone, 1 the second alone (default 0.5)")
+    run.add_argument("--person-style", default=None, help="paint the person in this style (gallery name or image path) and the background in --style")
     run.add_argument("--letterbox", action="store_true", help="paint a 384×384 square with the photo letterboxed into it, then scale it back (the networks' own size; coarse)")
     run.add_argument("-o", "--output", type=Path, required=True, help="where to write the result (PNG or JPEG)")
 
@@ -72,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="every model on every runtime, interleaved, plus webcam, 1024-px and 12 MP end-to-end figures")
     bench.add_argument("--runs", type=int, default=20, help="timed runs per model and runtime (default 20)")
     bench.add_argument("--frames", type=int, default=60, help="webcam frames timed (default 60)")
+    bench.add_argument("--flicker-frames", type=int, default=100, help="frames of each clip the webcam's flicker and ghosting are measured on (default 100)")
     bench.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     return parser
 
@@ -116,10 +121,20 @@ def cmd_styles(stylizer: Stylizer, args: argparse.Namespace) -> int:
 
 def cmd_run(stylizer: Stylizer, args: argparse.Namespace) -> int:
     content = _read(args.content, "photo")
-    style_path = Path(args.style)
-    style = Style.from_bytes(_read(style_path, "style image"), name=style_path.stem, title=style_path.name) if style_path.is_file() else args.style
+    style = _style_arg(args.style)
     options = StylizeOptions(
-        args.transfer, args.segmenter, args.mask, args.strength, args.max_side, args.paint_side, engine=args.engine, letterbox=args.letterbox
+        args.transfer,
+        args.segmenter,
+        args.mask,
+        args.strength,
+        args.max_side,
+        args.paint_side,
+        engine=args.engine,
+        letterbox=args.letterbox,
+        keep_colors=args.keep_colors,
+        mix_with=_style_arg(args.mix_with),
+        mix=args.mix,
+        person_style=_style_arg(args.person_style),
     ).validated()
     _check_writable(args.output)
     started = time.perf_counter()
@@ -136,8 +151,16 @@ def cmd_run(stylizer: Stylizer, args: argparse.Namespace) -> int:
         raise InputError(f"The result could not be written to {args.output} ({exc}); give a writable path ending in .png or .jpg.") from None
     height, width = result.image.shape[:2]
     paint_w, paint_h = result.paint_size
-    print(f"{args.output}: {width}×{height} (painted at {paint_w}×{paint_h}), style {result.style}, transfer {options.transfer} on {result.engine}, mask {options.mask}")
-    print(f"load {load_ms:.1f} ms (once per process and paint size), then  " + "  ".join(f"{stage} {result.timings_ms[stage]:.1f} ms" for stage in STAGES) + f"  total {result.total_ms:.1f} ms")
+    extras = "".join(
+        text
+        for wanted, text in (
+            (options.person_style is not None, f", the person in {_title(stylizer, options.person_style)}"),
+            (options.keep_colors, ", the photo's own colours"),
+        )
+        if wanted
+    )
+    print(f"{args.output}: {width}×{height} (painted at {paint_w}×{paint_h}), style {result.style}{extras}, transfer {options.transfer} on {result.engine}, mask {options.mask}")
+    print(f"load {load_ms:.1f} ms (once per process and paint size), then  " + "  ".join(f"{stage} {ms:.1f} ms" for stage, ms in result.stages) + f"  total {result.total_ms:.1f} ms")
     return 0
 
 
@@ -184,13 +207,25 @@ def cmd_convert(stylizer: Stylizer, args: argparse.Namespace) -> int:
 def cmd_bench(stylizer: Stylizer, args: argparse.Namespace) -> int:
     if args.json:
         _check_writable(args.json)
-    report = run_bench(stylizer, runs=max(1, args.runs), frames=max(1, args.frames))
+    report = run_bench(stylizer, runs=max(1, args.runs), frames=max(1, args.frames), flicker_frames=max(2, args.flicker_frames))
     if args.json:
         _write_json(args.json, report.as_json())
     return 0
 
 
 COMMANDS = {"fetch": cmd_fetch, "styles": cmd_styles, "run": cmd_run, "publish": cmd_publish, "compare": cmd_compare, "bench": cmd_bench, "convert": cmd_convert}
+
+
+def _style_arg(text: str | None) -> str | Style | None:
+    """A style given on the command line: an image file's path, else a gallery name."""
+    if text is None:
+        return None
+    path = Path(text)
+    return Style.from_bytes(_read(path, "style image"), name=path.stem, title=path.name) if path.is_file() else text
+
+
+def _title(stylizer: Stylizer, style: str | Style) -> str:
+    return style.title if isinstance(style, Style) else stylizer.style(style).title
 
 
 def _check_writable(path: Path) -> None:

@@ -231,6 +231,13 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
 
 
+def psnr_of_errors(pairs: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """One PSNR (dB) over many pairs of ``uint8`` images of the same size: of their pooled mean
+    squared error, so a few bad frames are not averaged away in decibels."""
+    mse = float(np.mean([np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2) for a, b in pairs]))
+    return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
+
+
 def jpeg_bytes(rgb: np.ndarray, quality: int = 90) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, format="JPEG", quality=quality)

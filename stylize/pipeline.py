@@ -1,7 +1,10 @@
 """Stylizer: one request from photo to painted result, with per-stage timings.
 
-decode → segment (person mask) → predict (style vector, cached; blended for strength) →
-transfer (at the photo's own aspect ratio and a chosen resolution) → composite (feathered mask).
+decode → segment (person mask) → predict (style vectors, cached; mixed with a second style and
+blended for strength) → transfer (at the photo's own aspect ratio and a chosen resolution; a
+second time for a person's own style) → colours (the photo's own, if kept) → composite (feathered
+mask). A live video steadies the painting and mask against the stream's earlier frames
+(``steady.Steadier``) before the composite.
 
 Sizes: the photo is scaled so that its longer side is at most ``max_side`` (``None``: its own
 size) — that is the result's size. The transfer network paints at ``paint_side`` on the longer
@@ -25,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .colors import keep_colors
 from .config import Settings
 from .engine import Engine, Model, check_engine, make_engine
 from .errors import InputError, StoreError
@@ -44,11 +48,13 @@ from .imaging import (
 )
 from .manifest import Asset, Manifest, load_manifest
 from .segment import Segmenter
+from .steady import Steadier
 from .store import ModelStore, ProgressTotal
 from .styles import Style, StyleVectors, decode_vectors, vectors_key
 
 MASK_MODES = ("full", "background", "foreground")
-STAGES = ("decode", "segment", "predict", "transfer", "composite")
+STAGES = ("decode", "segment", "predict", "transfer", "transfer (person's style)", "colours", "steady", "composite")
+BASE_STAGES = ("decode", "segment", "predict", "transfer", "composite")  # every request has these; the others when asked for
 MAX_PAINT_SIDE = {"openvino": 2048, "litert": 768}  # LiteRT needs ~1.5 GB at 1024×768, OpenVINO ~0.6 GB at 2048×1536
 SIZE_MULTIPLE = 4  # the transfer networks halve the picture twice and double it back
 # Style vectors always come from LiteRT, whatever the request's engine: the predict network runs
@@ -70,6 +76,10 @@ class StylizeOptions:
     feather: float | None = None  # edge softness in pixels; None: 0.6 % of the longer side
     engine: str | None = None  # "openvino" or "litert"; None: the stylizer's default (STYLIZE_ENGINE)
     letterbox: bool = False  # the old way: paint a 384×384 square (the photo letterboxed into it), scaled back
+    keep_colors: bool = False  # the painting's brightness and texture, the photo's colours (see colors.py)
+    mix_with: str | Style | None = None  # a second style (gallery name or Style) mixed into the first…
+    mix: float = 0.5  # …by this much: 0 is the first style alone, 1 the second alone
+    person_style: str | Style | None = None  # the person painted in this style, the background in the main one (needs a mask)
 
     def __post_init__(self) -> None:
         """Checked at the boundary: a wrong type or value never gets as far as a model."""
@@ -91,8 +101,17 @@ class StylizeOptions:
                 raise InputError(f"The {name} {side} is larger than any photo we accept; give at most 20000 pixels, or None.")
         if self.feather is not None and (not _is_number(self.feather) or not 0 <= self.feather <= 500):
             raise InputError(f"The edge softness {self.feather!r} is not a number of pixels from 0 to 500; give one, or None for the default.")
-        if not isinstance(self.letterbox, bool):
-            raise InputError(f"The option letterbox is {self.letterbox!r}; give True or False.")
+        for name in ("letterbox", "keep_colors"):
+            if not isinstance(getattr(self, name), bool):
+                raise InputError(f"The option {name} is {getattr(self, name)!r}; give True or False.")
+        if not _is_number(self.mix) or not 0.0 <= self.mix <= 1.0:
+            raise InputError(f"The mix {self.mix!r} is not a number from 0 to 1; give 0 for the first style alone, 1 for the second, or between.")
+        for name, what in (("mix_with", "style to mix in"), ("person_style", "person's style")):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str | Style):
+                raise InputError(f"The {what} is a {type(value).__name__}; give a gallery name (such as 'style19') or a Style.")
+        if self.person_style is not None and self.mask == "full":
+            raise InputError("A person's style needs the person found: choose background-only or person-only painting, or drop the person's style.")
         if self.engine is not None:
             if not isinstance(self.engine, str):
                 raise InputError(f"The option engine is {self.engine!r}; give 'openvino', 'litert' or None.")
@@ -149,6 +168,11 @@ class Result:
     timings_ms: dict[str, float] = field(default_factory=dict)
     engine: str = ""
     paint_size: tuple[int, int] = (0, 0)  # (width, height) the transfer network painted at
+
+    @property
+    def stages(self) -> list[tuple[str, float]]:
+        """(stage, ms) of the stages this request ran, in pipeline order."""
+        return [(stage, self.timings_ms[stage]) for stage in STAGES if stage in self.timings_ms]
 
     @property
     def total_ms(self) -> float:
@@ -365,6 +389,14 @@ class Stylizer:
     # --- running ---------------------------------------------------------------------------------
     def stylize(self, content: bytes | np.ndarray, style: str | Style, options: StylizeOptions | None = None) -> Result:
         """Paint ``content`` (file bytes or RGB pixels) in ``style`` (a gallery name or a Style)."""
+        return self._run(content, style, options, None)
+
+    def stylize_for_video(self, frame: np.ndarray, style: str | Style, options: StylizeOptions, steadier: Steadier) -> Result:
+        """Paint one frame of a live video: as ``stylize``, with the painting and the person mask
+        steadied against the stream's earlier frames (``steadier`` keeps them; one per stream)."""
+        return self._run(frame, style, options, steadier)
+
+    def _run(self, content: bytes | np.ndarray, style: str | Style, options: StylizeOptions | None, steadier: Steadier | None) -> Result:
         options = options if options is not None else StylizeOptions()
         if not isinstance(options, StylizeOptions):
             raise InputError(f"The options are a {type(options).__name__}; pass a StylizeOptions.")
@@ -373,27 +405,61 @@ class Stylizer:
         # every name is checked before any work: an unknown one is refused even where it is unused
         transfer_asset = self.manifest.get("transfer", options.transfer)
         self.manifest.get("segment", options.segmenter)
-        style = self.style(style) if isinstance(style, str) else style
+        style, mix_with, person_style = (self._style_of(s) for s in (style, options.mix_with, options.person_style))
         timings: dict[str, float] = {}
         with _timed(timings, "decode"):
             rgb = photo_pixels(content, options.max_side)
-        keep = None
+        keep = person_weight = None
         with _timed(timings, "segment"):
             if options.mask != "full":
                 person = self.segmenter(options.segmenter, options.engine).person_probability(rgb) > 0.5
                 radius = options.feather if options.feather is not None else 0.006 * max(rgb.shape[:2])
-                keep = feather(person if options.mask == "background" else ~person, radius)
+                if person_style is not None:  # the person gets its own painting; nothing of the photo is kept
+                    person_weight = feather(person, radius)
+                else:
+                    keep = feather(person if options.mask == "background" else ~person, radius)
         with _timed(timings, "predict"):
-            vector = self.blended_vector(rgb, style, options.strength)
+            vector = self.blended_vector(rgb, style, options.strength, mix_with, options.mix)
+            person_vector = None if person_style is None else self.blended_vector(rgb, person_style, options.strength)
         with _timed(timings, "transfer"):
             painted, paint_size = self.transfer(rgb, vector, transfer_asset, options)
+        if person_vector is not None:
+            with _timed(timings, "transfer (person's style)"):
+                person_painted, _ = self.transfer(rgb, person_vector, transfer_asset, options)
+        if options.keep_colors:
+            with _timed(timings, "colours"):
+                painted = keep_colors(painted, rgb)
+                if person_vector is not None:
+                    person_painted = keep_colors(person_painted, rgb)
+        if person_vector is not None:
+            with _timed(timings, "composite"):
+                painted = composite(person_painted, painted, person_weight)
+        if steadier is not None:
+            with _timed(timings, "steady"):
+                painted, keep = steadier.update(rgb, painted, keep)
         with _timed(timings, "composite"):
             image = painted if keep is None else composite(rgb, painted, keep)
-        return Result(image, rgb, keep, options, style.title, timings, self.engine_named(options.engine).name, paint_size)
+        return Result(image, rgb, keep, options, self._title(style, mix_with, options.mix), timings, self.engine_named(options.engine).name, paint_size)
 
-    def blended_vector(self, rgb: np.ndarray, style: Style, strength: float) -> np.ndarray:
-        """The style's vector, mixed with the photo's own for strengths below 1."""
+    def _style_of(self, style: str | Style | None) -> Style | None:
+        return self.style(style) if isinstance(style, str) else style
+
+    @staticmethod
+    def _title(style: Style, mix_with: Style | None, mix: float) -> str:
+        """What the result is painted in, as a person reads it."""
+        if mix_with is None or mix == 0.0:
+            return style.title
+        if mix == 1.0:
+            return mix_with.title
+        return f"{style.title} {round(100 * (1 - mix))} % + {mix_with.title} {round(100 * mix)} %"
+
+    def blended_vector(self, rgb: np.ndarray, style: Style, strength: float, mix_with: Style | None = None, mix: float = 0.0) -> np.ndarray:
+        """The style's vector, mixed with a second style's by ``mix`` (0: the first alone, 1:
+        the second alone, exactly), then blended with the photo's own for strengths below 1."""
         vector = self.vectors.vector(style)
+        if mix_with is not None and mix > 0.0:
+            other = self.vectors.vector(mix_with)
+            vector = other if mix >= 1.0 else (1.0 - mix) * vector + mix * other
         if strength >= 1.0:
             return vector
         return strength * vector + (1.0 - strength) * self.vectors.predict(rgb)
@@ -438,4 +504,4 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
     try:
         yield
     finally:
-        timings[stage] = (time.perf_counter() - start) * 1000.0
+        timings[stage] = timings.get(stage, 0.0) + (time.perf_counter() - start) * 1000.0  # a stage run twice counts both

@@ -56,12 +56,19 @@ def decode_vectors(predict: Asset, data: bytes) -> dict[str, np.ndarray]:
 
 @dataclass(frozen=True, eq=False)
 class Style:
-    """A style image: ``name`` identifies it, ``title`` is what a person reads."""
+    """A style image: ``name`` identifies it, ``title`` is what a person reads. Two Styles of the
+    same image under the same names are equal (so options holding one can key a cache)."""
 
     name: str
     title: str
     sha256: str
     pixels: np.ndarray = field(repr=False)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Style) and (self.name, self.title, self.sha256) == (other.name, other.title, other.sha256)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.title, self.sha256))
 
     @classmethod
     def from_bytes(cls, data: bytes, name: str = "custom", title: str = "Your style") -> Style:

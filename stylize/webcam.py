@@ -5,6 +5,9 @@ stylizing is slower than the camera, ``LiveStylizer`` paints only the newest one
 rest, so the delay never grows; it counts what it dropped and measures frames per second and
 per-frame latency for the page to show. It runs on streamlit-webrtc's worker thread; the page
 changes its style and options from its own thread through ``configure``.
+
+With ``steadiness`` above 0 the painting is steadied from frame to frame (``steady.Steadier``):
+where the camera's picture is still, so is the painting.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
-from .errors import StylizeError
+from .errors import InputError, StylizeError
 from .pipeline import StylizeOptions, Stylizer
+from .steady import DEFAULT_STEADINESS, Steadier
 from .styles import Style
 
 WINDOW_SECONDS = 3.0
@@ -43,39 +47,55 @@ class LiveStats:
 
 
 class LiveStylizer:
-    def __init__(self, stylizer: Stylizer, style: str | Style, options: StylizeOptions, beside: bool = False):
+    """Paints a live stream's newest frame. ``paint_newest`` and ``__call__`` run on the video
+    worker thread, one frame at a time; ``configure``, ``reset`` and ``stats`` may be called from
+    any other thread."""
+
+    def __init__(self, stylizer: Stylizer, style: str | Style, options: StylizeOptions, beside: bool = False, steadiness: float = DEFAULT_STEADINESS):
         self.stylizer = stylizer
         self._lock = threading.Lock()
         self._style, self._options, self._beside = style, options.validated(), beside
+        self._steadier = Steadier(_checked_steadiness(steadiness))
         self.reset()
+
+    @property
+    def steadiness(self) -> float:
+        return self._steadier.steadiness
 
     def reset(self) -> None:
         """Start the figures afresh (the camera was stopped)."""
+        self._steadier.reset()
         with self._lock:
             self._received = self._processed = self._dropped = 0
             self._done_at: deque[float] = deque()
             self._latencies: deque[float] = deque(maxlen=30)
             self._error: StylizeError | None = None
 
-    def configure(self, style: str | Style, options: StylizeOptions, beside: bool | None = None) -> None:
-        """Change the style and options (and whether the original is shown beside the painting);
-        the next frame uses them."""
+    def configure(self, style: str | Style, options: StylizeOptions, beside: bool | None = None, steadiness: float | None = None) -> None:
+        """Change the style and options (and whether the original is shown beside the painting,
+        and how steady the painting is); the next frame uses them. A new style or option starts
+        the steadying afresh, so the new painting shows at once."""
         options = options.validated()
         with self._lock:
+            changed = (style, options) != (self._style, self._options)
             self._style, self._options = style, options
             if beside is not None:
                 self._beside = beside
+            if steadiness is not None and _checked_steadiness(steadiness) != self._steadier.steadiness:
+                self._steadier = Steadier(steadiness)
+            elif changed:
+                self._steadier.reset()
 
     def paint_newest(self, newest: np.ndarray, arrived: int = 1) -> np.ndarray:
         """``newest`` (RGB) painted; the ``arrived - 1`` frames that came before it since the last
         call are counted as dropped and never painted."""
         with self._lock:
-            style, options, beside = self._style, self._options, self._beside
+            style, options, beside, steadier = self._style, self._options, self._beside, self._steadier
             self._received += arrived
             self._dropped += arrived - 1
         start = time.perf_counter()
         try:
-            result = self.stylizer.stylize(newest, style, options)
+            result = self.stylizer.stylize_for_video(newest, style, options, steadier)
             image = np.concatenate([result.original, result.image], axis=1) if beside else result.image
             error = None
         except StylizeError as exc:
@@ -97,13 +117,7 @@ class LiveStylizer:
         newest = frames[-1]
         with self._lock:
             side = self._options.max_side
-        if side is not None and max(newest.width, newest.height) > side:
-            scale = side / max(newest.width, newest.height)
-            width, height = max(2, round(newest.width * scale)), max(2, round(newest.height * scale))
-            rgb = newest.reformat(width=width, height=height, format="rgb24", interpolation="BILINEAR").to_ndarray()
-        else:
-            rgb = newest.to_ndarray(format="rgb24")
-        painted = self.paint_newest(rgb, arrived=len(frames))
+        painted = self.paint_newest(scaled_rgb(newest, side), arrived=len(frames))
         out = av.VideoFrame.from_ndarray(painted, format="rgb24")
         if newest.time_base is not None:
             out.pts, out.time_base = newest.pts, newest.time_base
@@ -125,3 +139,24 @@ class LiveStylizer:
                 None if self._error is None else str(self._error),
                 self._error,
             )
+
+
+def scaled_rgb(frame: av.VideoFrame, side: int | None) -> np.ndarray:
+    """A video frame's RGB pixels, scaled down so its longer side is at most ``side``."""
+    if side is not None and max(frame.width, frame.height) > side:
+        scale = side / max(frame.width, frame.height)
+        width, height = max(2, round(frame.width * scale)), max(2, round(frame.height * scale))
+        return frame.reformat(width=width, height=height, format="rgb24", interpolation="BILINEAR").to_ndarray()
+    return frame.to_ndarray(format="rgb24")
+
+
+def frame_pixels(rgb: np.ndarray, side: int | None) -> np.ndarray:
+    """What ``LiveStylizer`` paints of a camera picture given as RGB pixels: the same scaling a
+    live frame gets (the video library's, from the camera's YUV)."""
+    return scaled_rgb(av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p"), side)
+
+
+def _checked_steadiness(value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value < 1.0:
+        raise InputError(f"Steadiness {value!r} is not a number from 0 (off) to below 1; give one such as 0.8.")
+    return float(value)

@@ -86,7 +86,7 @@ def test_bench_prints_and_writes_its_figures(shared, tmp_path):
     """A short bench (1 timed run per model, 3 webcam frames): the figures it prints and the JSON
     it writes are the same measurements, for both runtimes and every model."""
     out = tmp_path / "bench.json"
-    ran = run_cli("bench", "--runs", "1", "--frames", "3", "--json", str(out), env_extra={"STYLIZE_MODEL_STORE": str(shared)}, cache=tmp_path / "cache")
+    ran = run_cli("bench", "--runs", "1", "--frames", "3", "--flicker-frames", "8", "--json", str(out), env_extra={"STYLIZE_MODEL_STORE": str(shared)}, cache=tmp_path / "cache")
     assert ran.returncode == 0, ran.stderr
     figures = json.loads(out.read_text())
     assert figures["runtimes"] == ["openvino", "litert"] and figures["default_engine"] == "openvino"
@@ -102,3 +102,20 @@ def test_bench_prints_and_writes_its_figures(shared, tmp_path):
     assert 100 < figures["peak_rss_mb"] < 24_000
     assert all(v and v > 50 for v in figures["rss_all_loaded_mb"].values())
     assert f"{figures['webcam_fps']} frames/s" in ran.stdout
+    assert 0 < figures["webcam_flicker_steady"] < figures["webcam_flicker_raw"] and figures["webcam_ghost_db"] > 0
+    assert f"flicker {figures['webcam_flicker_raw']} raw → {figures['webcam_flicker_steady']} steady" in ran.stdout
+
+
+def test_creative_options_on_the_command_line(shared, tmp_path):
+    env, cache = {"STYLIZE_MODEL_STORE": str(shared)}, tmp_path / "cache"
+    out = tmp_path / "split.png"
+    ran = run_cli(
+        "run", str(shared / "photos" / "man_in_suit.jpg"), "--style", "style19", "--mix-with", "style3", "--mix", "0.25",
+        "--person-style", "style5", "--keep-colors", "-o", str(out), env_extra=env, cache=cache,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert Image.open(out).size == (399, 640)
+    assert "style Starry Night 75 % + " in ran.stdout and "25 %, the person in Kandinsky Composition, the photo's own colours" in ran.stdout
+    assert "transfer (person's style) " in ran.stdout and "colours " in ran.stdout
+    refused = run_cli("run", str(shared / "photos" / "boy.jpg"), "--style", "style1", "--person-style", "style5", "--mask", "full", "-o", str(out), env_extra=env, cache=cache)
+    assert refused.returncode == 2 and "needs the person found" in refused.stderr and "Traceback" not in refused.stderr

@@ -1,0 +1,171 @@
+"""A steady live painting: where the camera's picture has not changed, the painting does not either.
+
+The transfer network is not temporally stable: a camera's sensor noise (a few levels per pixel,
+different in every frame) is enough to redraw its strokes, so a still scene flickers. (Steadying
+the camera's frames instead, before painting, does not help: measured, averaging the noise down
+to a third left 80 % of the flicker — the int8 network redraws its strokes for changes of a
+level or two.) ``Steadier`` blends each new painting with the previous (already steadied) one,
+per pixel, with a weight that is ``steadiness`` where the camera's frame is still and falls to
+zero where it moved, so a still wall settles into one painting while a moving hand is painted
+afresh in every frame. The person mask is steadied the same way, so its edge does not crawl.
+
+The network's strokes in a flat area follow what moves nearby (its receptive field is large), so
+the motion found is spread over its neighbourhood (``SPREAD``, a good part of the frame) before
+the weight is made: a painting held there would otherwise turn into a blur of old strokes beside
+a moving person.
+
+Motion is judged on a small grey copy of the frame (a 4×4 box average), where sensor noise is
+averaged away but a real change of a few levels over a region still shows.
+
+``flicker_figures`` measures it on clips made from one still picture, through the same
+``LiveStylizer`` the page uses; ``python -m stylize bench`` prints its figures.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+MOTION_BLOCK = 4  # the grey copy that motion is judged on is this many times smaller
+STILL_BELOW = 1.0  # a change (levels, 0–255) of a block's mean, averaged with its neighbours', below this is noise: fully steadied
+MOVING_ABOVE = 3.0  # …above this it is motion: painted afresh; linear in between
+SPREAD = 0.5  # motion unsettles the painting within a square this big around it (a fraction of the frame's longer side)
+DEFAULT_STEADINESS = 0.8
+
+
+class Steadier:
+    """Per-pixel temporal smoothing of a live painting and its mask. One per video stream; its
+    ``update`` is called with each frame in order (it keeps the previous one)."""
+
+    def __init__(self, steadiness: float = DEFAULT_STEADINESS):
+        if not 0.0 <= steadiness < 1.0:
+            raise ValueError(f"steadiness {steadiness} is not in [0, 1)")
+        self.steadiness = steadiness
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the previous frame (a new stream, or another frame size)."""
+        with self._lock:
+            self._grey: np.ndarray | None = None
+            self._painting: np.ndarray | None = None
+            self._keep: np.ndarray | None = None
+
+    def update(self, frame: np.ndarray, painting: np.ndarray, keep: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The steadied painting (``uint8``) and mask for ``frame`` (the camera's RGB picture),
+        given this frame's own ``painting`` and ``keep`` mask (None without one)."""
+        if self.steadiness == 0.0:
+            return painting, keep
+        grey = motion_copy(frame)
+        current = painting.astype(np.float32)
+        with self._lock:
+            previous, before, kept = self._grey, self._painting, self._keep
+            comparable = previous is not None and before is not None and previous.shape == grey.shape and before.shape == current.shape
+            if not comparable or (keep is None) != (kept is None):
+                steady, steady_keep = current, keep
+            else:
+                weight = stillness(previous, grey, frame.shape[1], frame.shape[0]) * np.float32(self.steadiness)
+                steady = current + (before - current) * weight[..., None]
+                steady_keep = None if keep is None else keep + (kept - keep) * weight
+            self._grey, self._painting, self._keep = grey, steady, steady_keep
+        return (steady + 0.5).astype(np.uint8), steady_keep  # a blend of uint8 paintings: already within 0–255
+
+
+def motion_copy(frame: np.ndarray) -> np.ndarray:
+    """The small grey copy of a frame that motion is judged on (``float32``)."""
+    grey = Image.fromarray(frame).convert("L")
+    width, height = max(1, grey.width // MOTION_BLOCK), max(1, grey.height // MOTION_BLOCK)
+    return np.asarray(grey.resize((width, height), Image.Resampling.BOX), dtype=np.float32)
+
+
+def stillness(previous: np.ndarray, current: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Per pixel of a ``width``×``height`` frame: 1 where the two grey copies agree within noise,
+    0 where the picture moved or something within ``SPREAD`` blocks of it did, linear in between."""
+    change = _mean_3x3(np.abs(current - previous))  # noise averages out, motion does not
+    still = np.clip((MOVING_ABOVE - change) / (MOVING_ABOVE - STILL_BELOW), 0.0, 1.0)
+    still = _min_filter(still, max(1, round(SPREAD * max(still.shape)) // 2))
+    return np.asarray(Image.fromarray(still.astype(np.float32), mode="F").resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
+
+
+def _min_filter(plane: np.ndarray, radius: int) -> np.ndarray:
+    """The minimum over a (2 × ``radius`` + 1)² square around each value, in two 1-D passes."""
+    for axis in (0, 1):
+        padded = np.pad(plane, [(radius, radius) if a == axis else (0, 0) for a in range(2)], mode="edge")
+        plane = np.lib.stride_tricks.sliding_window_view(padded, 2 * radius + 1, axis=axis).min(axis=-1)
+    return plane
+
+
+def _mean_3x3(plane: np.ndarray) -> np.ndarray:
+    """Each value averaged with its eight neighbours (edges repeated)."""
+    padded = np.pad(plane, 1, mode="edge")
+    height, width = plane.shape
+    return sum(padded[dy : dy + height, dx : dx + width] for dy in range(3) for dx in range(3)) / np.float32(9.0)
+
+
+# --- measuring it ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlickerFigures:
+    """What steadiness does to a live painting, on clips made from one still picture."""
+
+    flicker_raw: float  # mean |frame-to-frame change| of the painted output, 0–255, steadiness off
+    flicker_steady: float  # …the same with steadiness on
+    ghost_db: float  # on a picture that moves, PSNR of the steady output against the unsmoothed one
+    steadiness: float
+    frames: int
+
+
+def still_clip(photo: np.ndarray, frames: int, sigma: float = 3.0, size: tuple[int, int] = (640, 480), seed: int = 0) -> Iterator[np.ndarray]:
+    """``frames`` frames of one still picture with camera-like noise (independent Gaussian noise
+    of ``sigma`` levels per pixel and channel)."""
+    rng = np.random.default_rng(seed)
+    base = np.asarray(Image.fromarray(photo).resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
+    for _ in range(frames):
+        yield np.clip(base + rng.normal(0.0, sigma, base.shape).astype(np.float32) + 0.5, 0, 255).astype(np.uint8)
+
+
+def shifting_clip(photo: np.ndarray, frames: int, step: int = 4, size: tuple[int, int] = (640, 480)) -> Iterator[np.ndarray]:
+    """``frames`` frames of a picture that pans sideways by ``step`` pixels a frame (a window
+    sliding over the photo, scaled up enough to leave room)."""
+    width, height = size
+    scale = max((width + step * frames) / photo.shape[1], height / photo.shape[0])
+    wide = Image.fromarray(photo).resize((int(np.ceil(photo.shape[1] * scale)), int(np.ceil(photo.shape[0] * scale))), Image.Resampling.BILINEAR)
+    pixels = np.asarray(wide)
+    for i in range(frames):
+        yield pixels[:height, i * step : i * step + width]
+
+
+def mean_change(frames: list[np.ndarray]) -> float:
+    """Mean absolute frame-to-frame change of a sequence of pictures (0–255 scale)."""
+    changes = [np.mean(np.abs(b.astype(np.int16) - a.astype(np.int16))) for a, b in zip(frames, frames[1:], strict=False)]
+    return float(np.mean(changes)) if changes else 0.0
+
+
+def flicker_figures(stylizer, photo: np.ndarray, style, options, steadiness: float = DEFAULT_STEADINESS, frames: int = 100) -> FlickerFigures:
+    """``webcam_flicker_raw`` / ``webcam_flicker_steady`` (100 noisy frames of a still picture)
+    and ``webcam_ghost_db`` (a picture panning 4 px a frame: the steady output against the
+    unsmoothed painting of the same frame, as one PSNR over the clip after its first frame),
+    painted by two ``LiveStylizer``s — steadiness off and on — fed the same frames."""
+    from .imaging import psnr_of_errors
+    from .webcam import LiveStylizer, frame_pixels
+
+    def painted(clip: Iterator[np.ndarray], level: float) -> list[np.ndarray]:
+        live = LiveStylizer(stylizer, style, options, steadiness=level)
+        return [live.paint_newest(frame_pixels(frame, options.max_side)) for frame in clip]
+
+    raw = painted(still_clip(photo, frames), 0.0)
+    steady = painted(still_clip(photo, frames), steadiness)
+    moving_raw = painted(shifting_clip(photo, frames), 0.0)
+    moving_steady = painted(shifting_clip(photo, frames), steadiness)
+    return FlickerFigures(
+        round(mean_change(raw), 2),
+        round(mean_change(steady), 2),
+        round(float(psnr_of_errors(list(zip(moving_steady[1:], moving_raw[1:], strict=True)))), 1),
+        steadiness,
+        frames,
+    )
