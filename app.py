@@ -29,7 +29,8 @@ from stylize import MASK_MODES, InputError, Result, Settings, Style, StylizeErro
 from stylize.compare import Comparison, compare_variants, reference_for  # noqa: E402
 from stylize.engine import ENGINE_TITLES  # noqa: E402
 from stylize.imaging import center_square, image_size, jpeg_bytes, output_size  # noqa: E402
-from stylize.pipeline import STAGES, Preparation  # noqa: E402
+from stylize.pipeline import Preparation  # noqa: E402
+from stylize.steady import DEFAULT_STEADINESS  # noqa: E402
 from stylize.webcam import WEBCAM_OPTIONS, LiveStylizer  # noqa: E402
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp"]
@@ -152,6 +153,19 @@ def choose_style(stylizer: Stylizer) -> str | Style:
     return st.session_state["style"]
 
 
+NO_MIX = "No second artwork"
+
+
+def choose_mix(stylizer: Stylizer) -> tuple[str | None, float]:
+    """A second artwork mixed into the first (its gallery title, or None), and how much of it."""
+    titles = [a.title for a in stylizer.gallery]
+    other = st.selectbox("Mix with a second artwork", [NO_MIX, *titles], key="mix_with", help="The two artworks' styles are blended before painting.")
+    if other == NO_MIX:
+        return None, 0.5
+    mix = st.slider(f"Mix: how much {other}", 0.0, 1.0, 0.5, 0.05, key="mix", help="0 paints in the first artwork alone, 1 in the second alone.")
+    return other, mix
+
+
 def show_gallery(stylizer: Stylizer) -> None:
     current = st.session_state["style"]
     # Lazy: the 26 thumbnails, buttons and captions are made (and drawn by the browser, on every
@@ -179,8 +193,15 @@ def show_gallery(stylizer: Stylizer) -> None:
 
 
 def choose_options(stylizer: Stylizer, webcam: bool) -> StylizeOptions:
+    mix_with, mix = choose_mix(stylizer)
     strength = st.slider("Style strength", 0.0, 1.0, 1.0, 0.05, key="strength")
+    keep_colors = st.toggle("Keep the photo's colours", key="keep_colors", help="The artwork gives the brightness and the brush strokes; your photo keeps its own colours.")
     mask = st.radio("What to paint", MASK_MODES, index=1, format_func=MASK_LABELS.get, key="mask")
+    person_style = None
+    if mask != "full":  # a person's own artwork only means something where the person is found
+        keep = "Keep the person as they are" if mask == "background" else "Keep the background as it is"
+        chosen = st.selectbox("Person's style", [keep, *(a.title for a in stylizer.gallery)], key=f"person_style_{mask}", help="Paint the person in another artwork than the background.")
+        person_style = None if chosen == keep else chosen
     segmenters = [a.name for a in stylizer.assets("segment")]
     default = WEBCAM_OPTIONS.segmenter if webcam else StylizeOptions.segmenter  # live video: the fast model made for it
     segmenter = st.selectbox(
@@ -197,8 +218,27 @@ def choose_options(stylizer: Stylizer, webcam: bool) -> StylizeOptions:
     )
     st.session_state.setdefault("engine", stylizer.engine.name)
     engine = st.radio("Runtime", list(ENGINE_TITLES), key="engine", horizontal=True, format_func=ENGINE_TITLES.get)
-    options = StylizeOptions(transfer=transfer, segmenter=segmenter, mask=mask, strength=strength, engine=engine)
+    options = StylizeOptions(
+        transfer=transfer,
+        segmenter=segmenter,
+        mask=mask,
+        strength=strength,
+        engine=engine,
+        keep_colors=keep_colors,
+        mix_with=mix_with,
+        mix=mix,
+        person_style=person_style,
+    )
     if webcam:
+        st.slider(
+            "Steadiness",
+            0.0,
+            0.95,
+            DEFAULT_STEADINESS,
+            0.05,
+            key="steadiness",
+            help="Where the camera's picture is still, the painting is held still too, instead of redrawing its strokes on every frame's noise; moving parts are painted afresh. 0 is off.",
+        )
         return replace(options, max_side=WEBCAM_OPTIONS.max_side)
     return options
 
@@ -263,19 +303,21 @@ def describe(result: Result) -> str:
     height, width = result.image.shape[:2]
     paint_w, paint_h = result.paint_size
     options = result.options
-    what = MASK_LABELS[options.mask].lower()
+    what = MASK_LABELS[options.mask].lower() if result.person_style is None else f"the person in {result.person_style}"
     if options.mask != "full":
         what += f" (found by {SEGMENTER_LABELS.get(options.segmenter, options.segmenter)})"
+    colours = " · the photo's own colours" if options.keep_colors else ""
     return (
-        f"{width}×{height} px · {result.style} · {what} · strength {options.strength:.2f} · "
+        f"{width}×{height} px · {result.style} · {what}{colours} · strength {options.strength:.2f} · "
         f"{VARIANT_LABELS.get(options.transfer, options.transfer)} on {ENGINE_TITLES[result.engine]}, painted at {paint_w}×{paint_h} · "
-        f"total {result.total_ms:.0f} ms · " + " · ".join(f"{s} {result.timings_ms[s]:.0f} ms" for s in STAGES)
+        f"total {result.total_ms:.0f} ms · " + " · ".join(f"{stage} {ms:.0f} ms" for stage, ms in result.stages)
     )
 
 
 def show_result(result: Result, photo_name: str, photo_size: tuple[int, int]) -> None:
     painted, original = st.columns(2)
-    painted.image(result.image, caption=f"Painted · {result.style}", width="stretch", output_format="JPEG")
+    person = "" if result.person_style is None else f" · the person in {result.person_style}"
+    painted.image(result.image, caption=f"Painted · {result.style}{person}", width="stretch", output_format="JPEG")
     original.image(result.original, caption=f"Original · {photo_name}", width="stretch", output_format="JPEG")
     height, width = result.image.shape[:2]
     st.caption(describe(result))
@@ -380,10 +422,11 @@ def show_comparison(stylizer: Stylizer, result: Result, style: str | Style) -> N
 
 def webcam_page(stylizer: Stylizer, style: str | Style, options: StylizeOptions) -> None:
     beside = st.toggle("Show the original beside the painting", value=True, key="beside")
+    steadiness = st.session_state.get("steadiness", DEFAULT_STEADINESS)  # chosen with the other controls
     live: LiveStylizer | None = st.session_state.get("live")
     if live is None:
-        live = st.session_state["live"] = LiveStylizer(stylizer, style, options, beside=beside)
-    live.configure(style, options, beside=beside)
+        live = st.session_state["live"] = LiveStylizer(stylizer, style, options, beside=beside, steadiness=steadiness)
+    live.configure(style, options, beside=beside, steadiness=steadiness)
     st.caption("Press **Start** and allow the camera. Each frame is painted at 384 px; while one is being painted, newer frames replace the waiting one, so the picture stays live.")
     context = webrtc_streamer(
         key="webcam",

@@ -154,7 +154,7 @@ def cmd_run(stylizer: Stylizer, args: argparse.Namespace) -> int:
     extras = "".join(
         text
         for wanted, text in (
-            (options.person_style is not None, f", the person in {_title(stylizer, options.person_style)}"),
+            (result.person_style is not None, f", the person in {result.person_style}"),
             (options.keep_colors, ", the photo's own colours"),
         )
         if wanted
@@ -222,10 +222,6 @@ def _style_arg(text: str | None) -> str | Style | None:
         return None
     path = Path(text)
     return Style.from_bytes(_read(path, "style image"), name=path.stem, title=path.name) if path.is_file() else text
-
-
-def _title(stylizer: Stylizer, style: str | Style) -> str:
-    return style.title if isinstance(style, Style) else stylizer.style(style).title
 
 
 def _check_writable(path: Path) -> None:

@@ -168,6 +168,7 @@ class Result:
     timings_ms: dict[str, float] = field(default_factory=dict)
     engine: str = ""
     paint_size: tuple[int, int] = (0, 0)  # (width, height) the transfer network painted at
+    person_style: str | None = None  # the title of the style the person was painted in, if one was given
 
     @property
     def stages(self) -> list[tuple[str, float]]:
@@ -439,7 +440,17 @@ class Stylizer:
                 painted, keep = steadier.update(rgb, painted, keep)
         with _timed(timings, "composite"):
             image = painted if keep is None else composite(rgb, painted, keep)
-        return Result(image, rgb, keep, options, self._title(style, mix_with, options.mix), timings, self.engine_named(options.engine).name, paint_size)
+        return Result(
+            image,
+            rgb,
+            keep,
+            options,
+            self._title(style, mix_with, options.mix),
+            timings,
+            self.engine_named(options.engine).name,
+            paint_size,
+            None if person_style is None else person_style.title,
+        )
 
     def _style_of(self, style: str | Style | None) -> Style | None:
         return self.style(style) if isinstance(style, str) else style

@@ -140,3 +140,22 @@ def test_unreachable_store_is_one_clear_message(page_env, monkeypatch, tmp_path,
     assert any("could not be fetched from the bucket s3://models/v1" in m and "reachable" in m for m in logged), logged
     shown = " ".join(str(e.value) for e in [*at.error, *at.markdown, *at.caption])
     assert "s3://" not in shown and str(tmp_path) not in shown and "127.0.0.1" not in shown
+
+
+def test_creative_controls_shape_the_picture_and_the_caption(page_env, photo_bytes):
+    at = open_page()
+    assert "Person's style" in [s.label for s in at.selectbox], "with a mask, the person can have their own artwork"
+    at.selectbox(key="mix_with").set_value("Kandinsky Composition").run()
+    at.slider(key="mix").set_value(0.25).run()
+    at.toggle(key="keep_colors").set_value(True).run()
+    at.selectbox(key="person_style_background").set_value("The Great Wave").run()
+    assert not at.exception and not at.error
+    caption = result_caption(at)
+    assert "· Starry Night 75 % + Kandinsky Composition 25 % · the person in The Great Wave (found by DeepLabV3) · the photo's own colours ·" in caption
+    assert "transfer (person's style) " in caption and "colours " in caption
+    at.radio(key="mask").set_value("full").run()
+    assert "Person's style" not in [s.label for s in at.selectbox], "no person's style without a mask"
+    assert "· whole picture · the photo's own colours ·" in result_caption(at)
+    at.selectbox(key="mix_with").set_value("No second artwork").run()
+    assert "Mix: how much" not in [s.label for s in at.slider]
+    assert "· Starry Night · whole picture ·" in result_caption(at)

@@ -98,7 +98,10 @@ def test_layout_fits_the_screen(page_url, browser, shared, name):
     controls = [
         page.get_by_test_id("stButtonGroup").filter(has_text="Webcam"),
         page.get_by_test_id("stSelectbox").filter(has_text="Style").first,
+        page.get_by_test_id("stSelectbox").filter(has_text="Mix with a second artwork"),
+        page.get_by_test_id("stCheckbox").filter(has_text="Keep the photo's colours"),
         page.get_by_test_id("stRadio").filter(has_text="What to paint"),
+        page.get_by_test_id("stSelectbox").filter(has_text="Person's style"),
         page.get_by_test_id("stRadio").filter(has_text="Transfer model"),
         page.get_by_test_id("stRadio").filter(has_text="Runtime"),
         page.get_by_test_id("stRadio").filter(has_text="Result size"),
@@ -216,6 +219,13 @@ def test_photo_webcam_and_compare_in_a_browser(page_url, browser, shared):
     assert later > first, "painted frames keep arriving"
     fps = page.get_by_test_id("stMetric").filter(has_text="Frames per second").get_by_test_id("stMetricValue").inner_text()
     assert float(fps) > 0
+    steadiness = page.get_by_test_id("stSlider").filter(has_text="Steadiness")
+    expect(steadiness.get_by_test_id("stSliderThumbValue")).to_have_text("0.80")  # on by default
+    steadiness.get_by_role("slider").press("Home")  # off
+    expect(steadiness.get_by_test_id("stSliderThumbValue")).to_have_text("0.00")
+    wait_until_idle(page)
+    turned_off = wait_for_count(painted, at_least=0, timeout=10)
+    assert wait_for_count(painted, at_least=turned_off + 3, timeout=30) > turned_off, "frames keep coming with steadiness off"
     page.wait_for_timeout(1000)
     page.screenshot(path=str(SCREENSHOTS / "webcam.png"))
     frame.get_by_role("button", name=re.compile("stop", re.I)).click()
@@ -270,3 +280,65 @@ def test_two_visitors_at_once_get_their_own_correct_results(page_url, browser, s
         assert np.array_equal(got, expected), f"{photo} in {style}: the download is exactly the library's result"
     for c in contexts:
         c.close()
+
+
+def choose_in(page, label: str, option: str) -> None:
+    page.get_by_test_id("stSelectbox").filter(has_text=label).first.click()
+    page.keyboard.type(option)
+    page.get_by_role("option", name=option).click()
+
+
+def download_png(page) -> np.ndarray:
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Download PNG").click()
+    return np.asarray(Image.open(io.BytesIO(Path(download.value.path()).read_bytes())).convert("RGB"))
+
+
+def shoot_result(page, name: str) -> None:
+    """The painting and the original, with the caption under them: the README's picture of a control."""
+    scroll_to_top(page)
+    wait_for_images(page)
+    painted = box(page.get_by_test_id("stImage").filter(has=page.get_by_text("Painted ·")).first)
+    original = box(page.get_by_test_id("stImage").filter(has=page.get_by_text("Original ·")).first)
+    caption = box(result_caption(page))
+    right = original["x"] + original["width"]
+    bottom = caption["y"] + caption["height"]
+    page.screenshot(path=str(SCREENSHOTS / name), clip={"x": painted["x"], "y": painted["y"], "width": right - painted["x"], "height": bottom - painted["y"]})
+
+
+def test_keep_colours_mix_and_person_style_in_a_browser(page_url, browser, shared, seeded_bucket, tmp_path):
+    """Each new control, driven as a visitor drives it: the caption names the choice and the
+    download is exactly what the library paints with it."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(page_url)
+    result_caption(page).wait_for(timeout=120_000)
+    uploader = page.get_by_test_id("stFileUploader").filter(has_text="Your photo")
+    uploader.locator("input[type=file]").set_input_files(str(shared / "photos" / "yoga_balcony.jpg"))
+    page.get_by_text(re.compile(r"^426×640 px · Starry Night · background only")).wait_for(timeout=60_000)
+    photo = (shared / "photos" / "yoga_balcony.jpg").read_bytes()
+    reference = Stylizer.from_settings(Settings(model_store=seeded_bucket, cache_dir=tmp_path))
+
+    def check(caption: str, options: StylizeOptions, screenshot: str) -> None:
+        page.get_by_text(re.compile("^426×640 px · " + re.escape(caption))).wait_for(timeout=60_000)
+        wait_until_idle(page)
+        expected = reference.stylize(photo, "Starry Night", options).image
+        assert np.array_equal(download_png(page), expected), f"the download is the picture captioned {caption!r}"
+        shoot_result(page, screenshot)
+
+    page.get_by_text("Keep the photo's colours").click()
+    check("Starry Night · background only (keep the person) (found by DeepLabV3) · the photo's own colours ·", StylizeOptions(keep_colors=True), "keep-colours.png")
+    page.get_by_text("Keep the photo's colours").click()
+
+    choose_in(page, "Mix with a second artwork", "Kandinsky Composition")
+    page.get_by_test_id("stSlider").filter(has_text="Mix: how much Kandinsky Composition").wait_for()
+    check("Starry Night 50 % + Kandinsky Composition 50 % · background only", StylizeOptions(mix_with="Kandinsky Composition", mix=0.5), "mix.png")
+    choose_in(page, "Mix with a second artwork", "No second artwork")
+
+    choose_in(page, "Person's style", "The Great Wave")
+    check("Starry Night · the person in The Great Wave (found by DeepLabV3) ·", StylizeOptions(person_style="The Great Wave"), "person-style.png")
+    page.get_by_test_id("stRadio").filter(has_text="What to paint").get_by_text("Whole picture").click()
+    page.get_by_text(re.compile(r"^426×640 px · Starry Night · whole picture")).wait_for(timeout=60_000)
+    expect(page.get_by_test_id("stSelectbox").filter(has_text="Person's style")).to_have_count(0)
+    context.close()
