@@ -46,7 +46,13 @@ VARIANT_LABELS = {
     "int8-full": "full-integer int8 (ours)",
 }
 PRECISION_LABELS = {"int8": "int8", "fp16": "float16", "dynamic": "int8 weights", "fp32": "float32", "int16x8": "int16 × int8"}
-SEGMENTER_LABELS = {"deeplabv3": "DeepLabV3", "deeplabv3-gpu": "DeepLabV3, GPU build", "segm-lite": "Meet segm_lite (fastest)"}
+SEGMENTER_LABELS = {
+    "selfie": "MediaPipe selfie",
+    "selfie-landscape": "MediaPipe selfie, landscape (video)",
+    "deeplabv3": "DeepLabV3",
+    "deeplabv3-gpu": "DeepLabV3, GPU build",
+    "segm-lite": "Meet segm_lite",
+}
 SIZES = {"1024": 1024, "512": 512, "full": None}  # the result's long side
 STROKES = {"Fine": None, "Medium": 768, "Coarse": 384}  # the long side the network paints at
 DEFAULT_MS_PER_MEGAPIXEL = 330.0  # int8 on OpenVINO here, until this visitor's own result says better
@@ -197,11 +203,17 @@ def choose_options(stylizer: Stylizer, webcam: bool) -> StylizeOptions:
     strength = st.slider("Style strength", 0.0, 1.0, 1.0, 0.05, key="strength")
     keep_colors = st.toggle("Keep the photo's colours", key="keep_colors", help="The artwork gives the brightness and the brush strokes; your photo keeps its own colours.")
     mask = st.radio("What to paint", MASK_MODES, index=1, format_func=MASK_LABELS.get, key="mask")
-    person_style = None
+    person_style, keep_faces = None, True
     if mask != "full":  # a person's own artwork only means something where the person is found
         keep = "Keep the person as they are" if mask == "background" else "Keep the background as it is"
         chosen = st.selectbox("Person's style", [keep, *(a.title for a in stylizer.gallery)], key=f"person_style_{mask}", help="Paint the person in another artwork than the background.")
         person_style = None if chosen == keep else chosen
+        keep_faces = st.toggle(
+            "Keep faces as they are" if mask == "foreground" and person_style is None else "Every face counts as the person",
+            value=True,
+            key="keep_faces",
+            help="A face detector finds every face, and a face the person model missed is still kept with the person (or, painting the person only, left unpainted).",
+        )
     segmenters = [a.name for a in stylizer.assets("segment")]
     default = WEBCAM_OPTIONS.segmenter if webcam else StylizeOptions.segmenter  # live video: the fast model made for it
     segmenter = st.selectbox(
@@ -228,6 +240,7 @@ def choose_options(stylizer: Stylizer, webcam: bool) -> StylizeOptions:
         mix_with=mix_with,
         mix=mix,
         person_style=person_style,
+        keep_faces=keep_faces,
     )
     if webcam:
         st.slider(
@@ -305,7 +318,9 @@ def describe(result: Result) -> str:
     options = result.options
     what = MASK_LABELS[options.mask].lower() if result.person_style is None else f"the person in {result.person_style}"
     if options.mask != "full":
-        what += f" (found by {SEGMENTER_LABELS.get(options.segmenter, options.segmenter)})"
+        faces = len(result.faces)
+        kept = "" if not faces else f", {faces} face{'s' if faces > 1 else ''} {'kept' if options.mask == 'background' or result.person_style else 'left unpainted'}"
+        what += f" (found by {SEGMENTER_LABELS.get(options.segmenter, options.segmenter)}{kept})"
     colours = " · the photo's own colours" if options.keep_colors else ""
     return (
         f"{width}×{height} px · {result.style} · {what}{colours} · strength {options.strength:.2f} · "
@@ -334,7 +349,6 @@ def show_result(result: Result, photo_name: str, photo_size: tuple[int, int]) ->
 def comparison_table(comparison: Comparison) -> pd.DataFrame:
     rows = []
     for r in comparison.reports:
-        fidelity = None if r.psnr_db == float("inf") else round(r.psnr_db, 1)
         rows.append(
             {
                 "Model": f"{'transfer' if r.kind == 'transfer' else 'segment'} · {VARIANT_LABELS.get(r.name, SEGMENTER_LABELS.get(r.name, r.name))}",
@@ -345,13 +359,30 @@ def comparison_table(comparison: Comparison) -> pd.DataFrame:
                 "Median latency": r.median_ms,
                 "Whole request": r.median_total_ms,
                 "Memory": r.peak_rss_mb,
-                "Fidelity (PSNR vs float)": "float reference" if r.is_reference else ("identical" if fidelity is None else f"{fidelity:.1f} dB"),
+                "Fidelity": fidelity_text(r),
             }
         )
     return pd.DataFrame(rows)
 
 
+def fidelity_text(report) -> str:
+    """A transfer variant: PSNR against the float reference. A segmenter: its mask's agreement with
+    the best mask (no PSNR against another segmenter means anything) and the worst face it keeps."""
+    if report.kind == "segment":
+        faces = "" if report.faces_kept is None else f" · faces {report.faces_kept:.0f} %"
+        return f"mask {report.mask_agreement:.1f} %{faces}"
+    if report.is_reference:
+        return "float reference"
+    return "identical" if report.psnr_db == float("inf") else f"{report.psnr_db:.1f} dB"
+
+
 TABLE_COLUMNS = {
+    "Fidelity": st.column_config.TextColumn(
+        "Fidelity",
+        help="Transfer: PSNR of the picture against the float reference (higher is closer). Segmentation: the mask's agreement with the "
+        "MediaPipe selfie mask on LiteRT (intersection over union), and the share of the worst-kept face the segmenter keeps by itself "
+        "(the page adds the faces a face detector finds).",
+    ),
     "Size": st.column_config.NumberColumn("Size", format="%.2f MB", help="The model file"),
     "Load": st.column_config.NumberColumn("Load", format="%.0f ms", help="Reading and compiling the file, once per process"),
     "Median latency": st.column_config.NumberColumn("Median latency", format="%.0f ms", help="Of the stage this model runs"),
@@ -382,7 +413,7 @@ def show_comparison(stylizer: Stylizer, result: Result, style: str | Style) -> N
     reference = reference_for(stylizer)
     st.write(
         f"Runs every transfer variant{' and every segmentation model' if result.options.mask != 'full' else ''} on both runtimes "
-        f"({' and '.join(ENGINE_TITLES.values())}) on this photo and style, here and now, interleaved. Fidelity is PSNR against the float reference "
+        f"({' and '.join(ENGINE_TITLES.values())}) on this photo and style, here and now, interleaved. A transfer variant's fidelity is PSNR against the float reference "
         f"({VARIANT_LABELS[reference['transfer']]} transfer and {SEGMENTER_LABELS[reference['segment']]} on {ENGINE_TITLES[reference['engine']]}); higher is closer."
     )
     runs_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
@@ -412,7 +443,7 @@ def show_comparison(stylizer: Stylizer, result: Result, style: str | Style) -> N
         for column, report, crop in zip(st.columns(per_row), comparison.reports[start : start + per_row], crops[start : start + per_row], strict=False):
             with column:
                 st.image(crop, width=crop.shape[1], output_format="PNG")
-                fidelity = "float reference" if report.is_reference else "identical" if report.psnr_db == float("inf") else f"{report.psnr_db:.1f} dB"
+                fidelity = fidelity_text(report)
                 model = VARIANT_LABELS.get(report.name, SEGMENTER_LABELS.get(report.name, report.name))
                 st.caption(f"**{report.kind} {model}** · {ENGINE_TITLES[report.engine]} · {report.median_ms:.0f} ms · {fidelity}")
 

@@ -73,7 +73,7 @@ def _inputs(model, rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 def bench_models(stylizer: Stylizer, runtimes: list[str], runs: int, say: Say) -> list[ModelFigure]:
     rng = np.random.default_rng(0)
-    assets = [stylizer.manifest.predict, *stylizer.assets("transfer"), *stylizer.assets("segment")]
+    assets = [stylizer.manifest.predict, *stylizer.assets("transfer"), *stylizer.assets("segment"), *stylizer.assets("face")]
     loaded, figures, times = {}, {}, {}
     for asset in assets:
         for runtime in runtimes:
@@ -188,7 +188,7 @@ def run_bench(stylizer: Stylizer, runs: int = 20, frames: int = 60, say: Say = p
     for runtime in runtimes:
         report.rss_all_loaded_mb[runtime], report.load_all_cold_ms[runtime] = load_all_fresh(runtime)
     say(
-        "all 7 models loaded in a fresh process, nothing compiled before: "
+        "all the models loaded in a fresh process, nothing compiled before: "
         + ", ".join(f"{k} {report.rss_all_loaded_mb[k]} MB RSS after {report.load_all_cold_ms[k]} ms" for k in runtimes)
     )
     return report

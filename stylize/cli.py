@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("content", type=Path, help="photo to paint (JPEG, PNG or WEBP)")
     run.add_argument("--style", required=True, help="gallery style (style19 or 'Starry Night') or a path to your own style image")
     run.add_argument("--transfer", default="int8", help="transfer model variant: int8, fp16 or dynamic (default int8)")
-    run.add_argument("--segmenter", default="deeplabv3", help="segmentation model: deeplabv3, deeplabv3-gpu or segm-lite")
+    run.add_argument("--segmenter", default=StylizeOptions.segmenter, help=f"segmentation model: selfie, selfie-landscape, deeplabv3, deeplabv3-gpu or segm-lite (default {StylizeOptions.segmenter})")
+    run.add_argument("--paint-faces", action="store_true", help="do not keep the faces a face detector finds (by default they are kept: part of the person in background mode, unpainted in person-only mode)")
     run.add_argument("--mask", default="background", choices=MASK_MODES, help="what to paint (default background)")
     run.add_argument("--strength", type=float, default=1.0, help="style strength from 0 to 1 (default 1)")
     run.add_argument("--max-side", type=_side, default=1024, help="longest side of the result in pixels, or 'full' for the photo's own size (default 1024)")
@@ -135,6 +136,7 @@ def cmd_run(stylizer: Stylizer, args: argparse.Namespace) -> int:
         mix_with=_style_arg(args.mix_with),
         mix=args.mix,
         person_style=_style_arg(args.person_style),
+        keep_faces=not args.paint_faces,
     ).validated()
     _check_writable(args.output)
     started = time.perf_counter()
@@ -151,7 +153,8 @@ def cmd_run(stylizer: Stylizer, args: argparse.Namespace) -> int:
         raise InputError(f"The result could not be written to {args.output} ({exc}); give a writable path ending in .png or .jpg.") from None
     height, width = result.image.shape[:2]
     paint_w, paint_h = result.paint_size
-    extras = "".join(
+    extras = f", {len(result.faces)} face(s) kept" if result.faces and options.mask == "background" and options.person_style is None else ""
+    extras += "".join(
         text
         for wanted, text in (
             (result.person_style is not None, f", the person in {result.person_style}"),
@@ -184,6 +187,10 @@ def cmd_compare(stylizer: Stylizer, args: argparse.Namespace) -> int:
         )
     ref = comparison.reference
     print(f"{comparison.runs} interleaved runs each after one warm-up; PSNR against {ref.transfer} transfer + {ref.segmenter} on {ref.engine}.")
+    for row in rows:
+        if row["kind"] == "segment":
+            faces = "no face found" if row["faces_kept_pct"] is None else f"worst face kept {row['faces_kept_pct']:.0f} %"
+            print(f"{row['variant']:<32} mask agreement with {ref.segmenter} on {ref.engine} {row['mask_agreement_pct']:.1f} % (IoU), {faces} by the segmenter alone")
     if args.json:
         _write_json(args.json, {"photo": str(args.content), "style": args.style, "mask": args.mask, "variants": rows})
     return 0

@@ -2,12 +2,18 @@
 latency, peak memory and fidelity (PSNR) to the float reference — all measured on the machine
 that runs it.
 
-The float reference is the float16 transfer model with the float32 DeepLabV3 segmenter, on LiteRT:
+The float reference is the float16 transfer model with MediaPipe's selfie segmenter, on LiteRT:
 XNNPACK computes float16-weight models in float32, so this is as close to the original float
 network as the store holds. A transfer variant runs with the reference segmenter, a segmenter
 with the reference transfer model, each on its own runtime, so a PSNR figure speaks of that one
 model on that one runtime (the two runtimes' float models agree to about 50 dB, far above any
 variant's difference).
+
+A segmenter is not a lower-precision copy of another, so PSNR against one of them says nothing of
+its quality. Its rows give instead its mask's agreement with the best mask available (the selfie
+segmenter's on LiteRT, chosen by ``scripts/measure_masks.py``: intersection over union) and the
+share of every detected face it keeps by itself (the worst face; the pipeline adds the faces it
+misses when ``keep_faces`` is on, which is the default).
 
 Runs are interleaved (A, B, C, A, B, C …) after one warm-up run of each, so a noisy neighbour on
 a shared machine slows every variant alike. A variant's memory is what the process's peak rose
@@ -26,11 +32,12 @@ import numpy as np
 
 from .engine import ENGINE_TITLES, ENGINES
 from .imaging import psnr
+from .mask_quality import faces_kept
 from .memory import peak_rss_mb, reset_peak, rss_mb
 from .pipeline import Result, StylizeOptions, Stylizer, photo_pixels
 from .styles import Style
 
-REFERENCE = {"transfer": "fp16", "segment": "deeplabv3", "engine": "litert"}
+REFERENCE = {"transfer": "fp16", "segment": "selfie", "engine": "litert"}
 FLOAT32 = "fp32"  # the rebuilt float32 model (python -m stylize convert): the reference where the store has it
 
 
@@ -58,6 +65,8 @@ class VariantReport:
     peak_rss_mb: float | None  # memory it added at its peak: loading it (if new) and its first run at this size
     is_reference: bool
     image: np.ndarray
+    mask_agreement: float | None = None  # (segment) % intersection over union with the reference segmenter's mask
+    faces_kept: float | None = None  # (segment) % of the worst-kept detected face that the segmenter alone keeps
 
     @property
     def label(self) -> str:
@@ -78,6 +87,8 @@ class VariantReport:
             "psnr_db": None if np.isinf(self.psnr_db) else round(self.psnr_db, 2),
             "peak_rss_mb": None if self.peak_rss_mb is None else round(self.peak_rss_mb),
             "reference": self.is_reference,
+            "mask_agreement_pct": None if self.mask_agreement is None else round(self.mask_agreement, 1),
+            "faces_kept_pct": None if self.faces_kept is None else round(self.faces_kept, 1),
         }
 
 
@@ -168,6 +179,7 @@ def compare_variants(
             step(_describe(setting))
 
     reference = results[reference_options][-1].image
+    masks = _mask_figures(stylizer, rgb, reference_options, [c[1] for c in candidates if c[0] == "segment"])
     reports = []
     for kind, setting, asset in candidates:
         measured = results[setting]
@@ -187,9 +199,29 @@ def compare_variants(
                 peak_rss_mb=peak[setting],
                 is_reference=setting == reference_options,
                 image=measured[-1].image,
+                **(masks.get(setting, {}) if kind == "segment" else {}),
             )
         )
     return Comparison(tuple(reports), reference_options, runs)
+
+
+def _mask_figures(stylizer: Stylizer, rgb: np.ndarray, reference: StylizeOptions, settings: list[StylizeOptions]) -> dict[StylizeOptions, dict[str, float]]:
+    """Per segmenter setting: its mask's agreement with the reference segmenter's, and the worst
+    share of a detected face it keeps by itself."""
+    if not settings:
+        return {}
+    faces = stylizer.face_detector("face-full").detect(rgb)
+    best, _ = stylizer.person_mask(rgb, replace(reference, keep_faces=False))
+    figures = {}
+    for setting in settings:
+        mask, _ = stylizer.person_mask(rgb, replace(setting, keep_faces=False))
+        union = (mask | best).sum()
+        kept = faces_kept(mask.astype(np.float32), faces)
+        figures[setting] = {
+            "mask_agreement": float((mask & best).sum() / union * 100.0) if union else 100.0,
+            "faces_kept": min(kept) * 100.0 if kept else None,
+        }
+    return figures
 
 
 def _describe(setting: StylizeOptions) -> str:

@@ -148,6 +148,21 @@ def resize(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb).resize((width, height), Image.Resampling.BILINEAR))
 
 
+def shrink(rgb: np.ndarray, max_side: int) -> np.ndarray:
+    """A quick smaller copy (longer side at most ``max_side``) for a model that looks at the whole
+    picture at a fraction of its size: first reduced by a whole factor with a box filter, then
+    scaled bilinearly the rest of the way — several times faster than one bilinear pass over a
+    12 MP photo."""
+    width, height = output_size(rgb.shape[1], rgb.shape[0], max_side)
+    if (width, height) == (rgb.shape[1], rgb.shape[0]):
+        return rgb
+    image = Image.fromarray(rgb)
+    factor = max(1, min(rgb.shape[1] // width, rgb.shape[0] // height))
+    if factor > 1:
+        image = image.reduce(factor)
+    return np.asarray(image.resize((width, height), Image.Resampling.BILINEAR))
+
+
 def output_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
     """(width, height) scaled down (never up) so that the longer side is at most ``max_side``
     (None: unchanged)."""
@@ -178,15 +193,17 @@ def center_square(rgb: np.ndarray, side: int) -> np.ndarray:
     return resize(rgb[top : top + short, left : left + short], side, side)
 
 
-def letterbox(rgb: np.ndarray, side: int) -> tuple[np.ndarray, Box]:
-    """The whole image scaled into a ``side`` square, the rest mirrored; with where it sits."""
-    height, width = rgb.shape[:2]
-    scale = side / max(height, width)
-    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+def letterbox(rgb: np.ndarray, side: int, height: int | None = None) -> tuple[np.ndarray, Box]:
+    """The whole image scaled into a ``side`` square (or a ``side`` × ``height`` rectangle), the
+    rest mirrored; with where it sits."""
+    out_w, out_h = side, height or side
+    rows, cols = rgb.shape[:2]
+    scale = min(out_w / cols, out_h / rows)
+    new_w, new_h = min(out_w, max(1, round(cols * scale))), min(out_h, max(1, round(rows * scale)))
     scaled = resize(rgb, new_w, new_h)
-    left, top = (side - new_w) // 2, (side - new_h) // 2
-    padded = np.pad(scaled, ((top, side - new_h - top), (left, side - new_w - left), (0, 0)), mode="symmetric")
-    return padded, Box(left, top, new_w, new_h, side)
+    left, top = (out_w - new_w) // 2, (out_h - new_h) // 2
+    padded = np.pad(scaled, ((top, out_h - new_h - top), (left, out_w - new_w - left), (0, 0)), mode="symmetric")
+    return padded, Box(left, top, new_w, new_h, max(out_w, out_h))
 
 
 def unletterbox(square: np.ndarray, box: Box, width: int, height: int) -> np.ndarray:

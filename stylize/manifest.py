@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 from .config import DEFAULT_MANIFEST
 from .errors import StylizeError
 
-ROLES = ("predict", "transfer", "segment", "style", "photo")
+ROLES = ("predict", "transfer", "segment", "face", "style", "photo")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Asset:
     required: bool = True
     input_range: tuple[float, float] = (0.0, 1.0)
     person_class: int | None = None
+    mask_output: str = "softmax"  # (segment) "softmax": per-class logits; "probability": one channel, already a sigmoid
     derived_from: str | None = None  # made by `python -m stylize convert` from this asset's file
     recipe: str | None = None  # …with this quantization recipe
     calibration: str | None = None  # …calibrated on this set

@@ -27,11 +27,13 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from .colors import keep_colors
 from .config import Settings
 from .engine import Engine, Model, check_engine, make_engine
 from .errors import InputError, StoreError
+from .faces import Face, FaceDetector, face_mask
 from .imaging import (
     composite,
     decode_image,
@@ -43,16 +45,19 @@ from .imaging import (
     pad_to_multiple,
     png_bytes,
     resize,
+    shrink,
     to_unit_float,
     unletterbox,
 )
 from .manifest import Asset, Manifest, load_manifest
+from .refine import refined_probability
 from .segment import Segmenter
 from .steady import Steadier
 from .store import ModelStore, ProgressTotal
 from .styles import Style, StyleVectors, decode_vectors, vectors_key
 
 MASK_MODES = ("full", "background", "foreground")
+MODEL_ROLES = ("transfer", "segment", "face")  # the models prepare loads (the predict model comes with the style vectors)
 STAGES = ("decode", "segment", "predict", "transfer", "transfer (person's style)", "colours", "steady", "composite")
 BASE_STAGES = ("decode", "segment", "predict", "transfer", "composite")  # every request has these; the others when asked for
 MAX_PAINT_SIDE = {"openvino": 2048, "litert": 768}  # LiteRT needs ~1.5 GB at 1024×768, OpenVINO ~0.6 GB at 2048×1536
@@ -62,13 +67,15 @@ SIZE_MULTIPLE = 4  # the transfer networks halve the picture twice and double it
 # them in float and lands up to 0.08 away per number), and so the vectors cached on disk and
 # published beside the models are the same for every engine.
 PREDICT_ENGINE = "litert"
+MASK_SIDE = 2048  # a photo is masked at most at this size
+PHOTO_FACES, VIDEO_FACES = "face-full", "face-short"  # BlazeFace full range finds small faces; short range is made for a camera at arm's length
 RETRY_PREPARE_AFTER = 20.0  # seconds: a failed preparation is not started again sooner
 
 
 @dataclass(frozen=True)
 class StylizeOptions:
     transfer: str = "int8"
-    segmenter: str = "deeplabv3"
+    segmenter: str = "selfie"  # chosen by scripts/measure_masks.py: the thinnest wall band, every face, fast
     mask: str = "background"
     strength: float = 1.0
     max_side: int | None = 1024  # the result's longer side; None: the photo's own size
@@ -80,6 +87,7 @@ class StylizeOptions:
     mix_with: str | Style | None = None  # a second style (gallery name or Style) mixed into the first…
     mix: float = 0.5  # …by this much: 0 is the first style alone, 1 the second alone
     person_style: str | Style | None = None  # the person painted in this style, the background in the main one (needs a mask)
+    keep_faces: bool = True  # with a mask, every face a face detector finds is kept: part of the person in background mode, left unpainted in person-only mode
 
     def __post_init__(self) -> None:
         """Checked at the boundary: a wrong type or value never gets as far as a model."""
@@ -101,7 +109,7 @@ class StylizeOptions:
                 raise InputError(f"The {name} {side} is larger than any photo we accept; give at most 20000 pixels, or None.")
         if self.feather is not None and (not _is_number(self.feather) or not 0 <= self.feather <= 500):
             raise InputError(f"The edge softness {self.feather!r} is not a number of pixels from 0 to 500; give one, or None for the default.")
-        for name in ("letterbox", "keep_colors"):
+        for name in ("letterbox", "keep_colors", "keep_faces"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"The option {name} is {getattr(self, name)!r}; give True or False.")
         if not _is_number(self.mix) or not 0.0 <= self.mix <= 1.0:
@@ -169,6 +177,7 @@ class Result:
     engine: str = ""
     paint_size: tuple[int, int] = (0, 0)  # (width, height) the transfer network painted at
     person_style: str | None = None  # the title of the style the person was painted in, if one was given
+    faces: list[Face] = field(default_factory=list)  # the faces found (with a mask and keep_faces)
 
     @property
     def stages(self) -> list[tuple[str, float]]:
@@ -269,8 +278,8 @@ class Stylizer:
         try:
             paths = self.store.fetch_many(self.manifest.required(), progress.fetch, self.fetch_workers)
             self.derived_available(probe=True)
-            progress.totals["models"] = len(self.assets("transfer")) + len(self.assets("segment"))  # derived variants included now
-            for role in ("transfer", "segment"):
+            progress.totals["models"] = sum(len(self.assets(role)) for role in MODEL_ROLES)  # derived variants included now
+            for role in MODEL_ROLES:
                 for asset in self.assets(role):
                     self.model(asset)
                     progress.step("models")
@@ -298,7 +307,7 @@ class Stylizer:
             return job
 
     def _preparation(self) -> Preparation:
-        return Preparation(self.manifest.required(), len(self.assets("transfer")) + len(self.assets("segment")), len(self.gallery))
+        return Preparation(self.manifest.required(), sum(len(self.assets(role)) for role in MODEL_ROLES), len(self.gallery))
 
     def _failed_at(self, job: tuple[Future, Preparation]) -> float:
         return job[1].finished_at or 0.0
@@ -308,6 +317,9 @@ class Stylizer:
         self.model(self.manifest.get("transfer", options.transfer), options.engine)
         if options.mask != "full":
             self.segmenter(options.segmenter, options.engine)
+            if options.keep_faces:
+                self.face_detector(PHOTO_FACES, options.engine)
+                self.face_detector(VIDEO_FACES, options.engine)
         self.vectors  # noqa: B018 - loads the predict model
 
     def warm_up(self, width: int, height: int, options: StylizeOptions) -> float:
@@ -387,6 +399,38 @@ class Stylizer:
         asset = self.manifest.get("segment", name)
         return Segmenter(asset, self.model(asset, engine))
 
+    def face_detector(self, name: str, engine: str | None = None) -> FaceDetector:
+        asset = self.manifest.get("face", name)
+        return FaceDetector(asset, self.model(asset, engine))
+
+    def person_mask(self, rgb: np.ndarray, options: StylizeOptions, video: bool = False) -> tuple[np.ndarray, list[Face]]:
+        """Where the person is in ``rgb`` (boolean, its height × width), with every face found
+        added when ``options.keep_faces`` (a face the segmenter missed is still a person's), and
+        the faces found. A video frame is searched for faces by the short-range detector in one
+        pass; a photo by the full-range one, in tiles, for the small faces of a group. A photo
+        larger than ``MASK_SIDE`` is masked at that size (the network paints at most at it too)
+        and the mask scaled up."""
+        fine = shrink(rgb, MASK_SIDE)
+        segmenter = self.segmenter(options.segmenter, options.engine)
+        found: list[Face] = []
+        if options.keep_faces:
+            found = self.face_detector(VIDEO_FACES if video else PHOTO_FACES, options.engine).detect(fine, tiles=not video)
+        probability = segmenter.model_probability(fine, found)  # a person the whole picture hides is looked for around their face
+        faces: list[Face] = []
+        if found:
+            # a face is a person's: its region joins the model's answer before the edge is refined,
+            # so the face's own outline bounds what is kept
+            low_h, low_w = probability.shape
+            faces_low = face_mask([f.scaled(low_w / fine.shape[1]) for f in found], low_w, low_h)
+            probability = np.maximum(probability, faces_low.astype(np.float32))
+            faces = [f.scaled(rgb.shape[1] / fine.shape[1]) for f in found]
+        person = refined_probability(probability, fine) > 0.5
+        if options.keep_faces:  # a face too small for the refinement's windows is kept whole all the same
+            person |= face_mask(found, fine.shape[1], fine.shape[0])
+        if fine is not rgb:
+            person = np.asarray(Image.fromarray(person).resize((rgb.shape[1], rgb.shape[0]), Image.Resampling.NEAREST))
+        return person, faces
+
     # --- running ---------------------------------------------------------------------------------
     def stylize(self, content: bytes | np.ndarray, style: str | Style, options: StylizeOptions | None = None) -> Result:
         """Paint ``content`` (file bytes or RGB pixels) in ``style`` (a gallery name or a Style)."""
@@ -411,14 +455,20 @@ class Stylizer:
         with _timed(timings, "decode"):
             rgb = photo_pixels(content, options.max_side)
         keep = person_weight = None
+        faces: list[Face] = []
         with _timed(timings, "segment"):
             if options.mask != "full":
-                person = self.segmenter(options.segmenter, options.engine).person_probability(rgb) > 0.5
+                person, faces = self.person_mask(rgb, options, video=steadier is not None)
                 radius = options.feather if options.feather is not None else 0.006 * max(rgb.shape[:2])
+                # the soft edge lies inside what is kept, which would fade a small face: faces stay whole
+                faces_whole = face_mask(faces, rgb.shape[1], rgb.shape[0]) if faces else None
                 if person_style is not None:  # the person gets its own painting; nothing of the photo is kept
-                    person_weight = feather(person, radius)
-                else:
-                    keep = feather(person if options.mask == "background" else ~person, radius)
+                    person_weight = _with_faces(feather(person, radius), faces_whole)
+                elif options.mask == "background":
+                    keep = _with_faces(feather(person, radius), faces_whole)
+                else:  # person only: the person painted, the background — and every face — kept
+                    painted_part = person & ~faces_whole if faces_whole is not None else person
+                    keep = _with_faces(feather(~painted_part, radius), faces_whole)
         with _timed(timings, "predict"):
             vector = self.blended_vector(rgb, style, options.strength, mix_with, options.mix)
             person_vector = None if person_style is None else self.blended_vector(rgb, person_style, options.strength)
@@ -450,6 +500,7 @@ class Stylizer:
             self.engine_named(options.engine).name,
             paint_size,
             None if person_style is None else person_style.title,
+            faces,
         )
 
     def _style_of(self, style: str | Style | None) -> Style | None:
@@ -503,6 +554,10 @@ def photo_pixels(content: bytes | np.ndarray, max_side: int | None) -> np.ndarra
     elif content.ndim != 3 or content.shape[2] != 3 or content.dtype != np.uint8:
         raise InputError(f"The frame has shape {content.shape} and type {content.dtype}; pass height × width × 3 uint8 RGB pixels.")
     return content if max_side is None else fit_within(content, max_side)
+
+
+def _with_faces(weight: np.ndarray, faces: np.ndarray | None) -> np.ndarray:
+    return weight if faces is None else np.maximum(weight, faces.astype(np.float32))
 
 
 def _round_up(side: int) -> int:

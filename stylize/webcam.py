@@ -28,10 +28,10 @@ from .styles import Style
 
 WINDOW_SECONDS = 3.0
 # A frame is painted at 384 on its long side (the browser scales the video), and the person is
-# found by Meet's segm_lite, the model made for video calls: measured in Chromium on this 2-core
-# machine, DeepLabV3 held the page's webcam to 8 frames/s at 105 ms a frame, segm_lite gives 20
-# frames/s (the fake camera's own rate) at 33 ms.
-WEBCAM_OPTIONS = StylizeOptions(max_side=384, segmenter="segm-lite")
+# found by MediaPipe's landscape selfie segmenter, the model made for video calls at a webcam's
+# 16:9-ish frame (144×256); DeepLabV3 was too slow for live video here, and segm_lite counted a
+# third of a scene as a person (scripts/measure_masks.py).
+WEBCAM_OPTIONS = StylizeOptions(max_side=384, segmenter="selfie-landscape")
 
 
 @dataclass(frozen=True)

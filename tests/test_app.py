@@ -108,16 +108,18 @@ def test_compare_variants_shows_measured_figures(page_env):
     at.button(key="compare").click().run()
     assert not at.exception
     table = at.dataframe[0].value
-    assert list(table.columns) == ["Model", "Runtime", "Precision", "Size", "Load", "Median latency", "Whole request", "Memory", "Fidelity (PSNR vs float)"]
-    models = ["transfer · int8", "transfer · float16", "transfer · dynamic-range int8", "segment · DeepLabV3", "segment · DeepLabV3, GPU build", "segment · Meet segm_lite (fastest)"]
+    assert list(table.columns) == ["Model", "Runtime", "Precision", "Size", "Load", "Median latency", "Whole request", "Memory", "Fidelity"]
+    models = ["transfer · int8", "transfer · float16", "transfer · dynamic-range int8", "segment · MediaPipe selfie", "segment · MediaPipe selfie, landscape (video)", "segment · DeepLabV3", "segment · DeepLabV3, GPU build", "segment · Meet segm_lite"]
     assert list(table["Model"]) == models * 2
-    assert list(table["Runtime"]) == ["OpenVINO"] * 6 + ["LiteRT"] * 6
+    assert list(table["Runtime"]) == ["OpenVINO"] * 8 + ["LiteRT"] * 8
     assert (table["Median latency"] > 0).all() and (table["Load"] > 0).all()
     assert table["Size"].round(3).tolist()[:3] == [0.284, 0.422, 0.244]
-    fidelity = list(table["Fidelity (PSNR vs float)"])
-    assert fidelity[7] == fidelity[9] == "float reference", "fp16 and DeepLabV3 on LiteRT are the reference"
-    assert all(f.endswith(" dB") for i, f in enumerate(fidelity) if i not in (7, 9, 10)), fidelity
-    assert fidelity[10] == "identical", "the GPU build of DeepLabV3 gives the same masks"
+    fidelity = dict(zip(table["Model"] + " · " + table["Runtime"], table["Fidelity"], strict=True))
+    assert fidelity["transfer · float16 · LiteRT"] == "float reference"
+    assert all(fidelity[f"transfer · {v} · {r}"].endswith(" dB") for v in ("int8", "dynamic-range int8") for r in ("OpenVINO", "LiteRT"))
+    assert fidelity["segment · MediaPipe selfie · LiteRT"].startswith("mask 100.0 % · faces "), "the best mask agrees with itself"
+    assert fidelity["segment · DeepLabV3 · LiteRT"] == fidelity["segment · DeepLabV3, GPU build · LiteRT"], "the GPU build of DeepLabV3 gives the same masks"
+    assert all(f.startswith("mask ") for m, f in fidelity.items() if m.startswith("segment"))
 
 
 def test_unreachable_store_is_one_clear_message(page_env, monkeypatch, tmp_path, caplog):
@@ -151,7 +153,7 @@ def test_creative_controls_shape_the_picture_and_the_caption(page_env, photo_byt
     at.selectbox(key="person_style_background").set_value("The Great Wave").run()
     assert not at.exception and not at.error
     caption = result_caption(at)
-    assert "· Starry Night 75 % + Kandinsky Composition 25 % · the person in The Great Wave (found by DeepLabV3) · the photo's own colours ·" in caption
+    assert "· Starry Night 75 % + Kandinsky Composition 25 % · the person in The Great Wave (found by MediaPipe selfie, 1 face kept) · the photo's own colours ·" in caption
     assert "transfer (person's style) " in caption and "colours " in caption
     at.radio(key="mask").set_value("full").run()
     assert "Person's style" not in [s.label for s in at.selectbox], "no person's style without a mask"

@@ -24,8 +24,8 @@ def test_fetch_styles_and_run_from_s3(seeded_bucket, shared, tmp_path):
     cache = tmp_path / "cache"
     fetched = run_cli("fetch", env_extra=store, cache=cache)
     assert fetched.returncode == 0, fetched.stderr
-    assert "36 files ready" in fetched.stdout and "0 were already cached" in fetched.stdout
-    assert len([p for p in cache.rglob("*") if p.is_file()]) == 36
+    assert "40 files ready" in fetched.stdout and "0 were already cached" in fetched.stdout
+    assert len([p for p in cache.rglob("*") if p.is_file()]) == 40
 
     styles = run_cli("styles", env_extra=store, cache=cache)
     assert styles.returncode == 0 and len(styles.stdout.splitlines()) == 26
@@ -91,7 +91,8 @@ def test_bench_prints_and_writes_its_figures(shared, tmp_path):
     figures = json.loads(out.read_text())
     assert figures["runtimes"] == ["openvino", "litert"] and figures["default_engine"] == "openvino"
     models = {(m["name"], m["runtime"]): m for m in figures["models"]}
-    assert set(models) == {(n, r) for n in ("predict-int8", "int8", "fp16", "dynamic", "deeplabv3", "deeplabv3-gpu", "segm-lite") for r in ("openvino", "litert")}
+    names = ("predict-int8", "int8", "fp16", "dynamic", "selfie", "selfie-landscape", "deeplabv3", "deeplabv3-gpu", "segm-lite", "face-short", "face-full")
+    assert set(models) == {(n, r) for n in names for r in ("openvino", "litert")}
     for (name, _runtime), m in models.items():
         assert m["median_ms"] > 0 and m["load_ms"] > 0
         expected = models[(name, "litert")]["median_ms"] / m["median_ms"]

@@ -11,6 +11,7 @@ import numpy as np
 from stylize import StylizeOptions
 from stylize.compare import compare_variants
 from stylize.imaging import decode_image, psnr
+from stylize.steady import Steadier
 from stylize.webcam import LiveStylizer
 
 
@@ -20,7 +21,7 @@ def test_compare_measures_every_variant_on_every_runtime(stylizer, photo_bytes, 
     comparison = compare_variants(
         stylizer, photo, "style19", StylizeOptions(mask="background", transfer="int8"), runs=2, progress=lambda done, total, what: seen.append((done, total))
     )
-    models = ["transfer int8", "transfer fp16", "transfer dynamic", "segment deeplabv3", "segment deeplabv3-gpu", "segment segm-lite"]
+    models = ["transfer int8", "transfer fp16", "transfer dynamic", "segment selfie", "segment selfie-landscape", "segment deeplabv3", "segment deeplabv3-gpu", "segment segm-lite"]
     assert [r.label for r in comparison.reports] == [f"{m} · {e}" for e in ("OpenVINO", "LiteRT") for m in models]
     by_label = {r.label: r for r in comparison.reports}
     for report in comparison.reports:
@@ -30,15 +31,21 @@ def test_compare_measures_every_variant_on_every_runtime(stylizer, photo_bytes, 
         assert report.load_ms > 0 and report.peak_rss_mb >= 0
         assert report.image.shape == decode_image(photo).shape
     # the reference against itself is exact; the others are measured against it
-    assert math.isinf(by_label["transfer fp16 · LiteRT"].psnr_db) and math.isinf(by_label["segment deeplabv3 · LiteRT"].psnr_db)
-    assert [r.label for r in comparison.reports if r.is_reference] == ["transfer fp16 · LiteRT", "segment deeplabv3 · LiteRT"]
+    assert math.isinf(by_label["transfer fp16 · LiteRT"].psnr_db) and math.isinf(by_label["segment selfie · LiteRT"].psnr_db)
+    assert [r.label for r in comparison.reports if r.is_reference] == ["transfer fp16 · LiteRT", "segment selfie · LiteRT"]
+    # a segmenter is measured by its mask, not by PSNR against another segmenter
+    assert by_label["segment selfie · LiteRT"].mask_agreement == 100.0
+    assert by_label["segment selfie · OpenVINO"].mask_agreement > 97, "the rewritten selfie model on OpenVINO gives LiteRT's mask"
+    assert by_label["segment deeplabv3 · LiteRT"].mask_agreement == by_label["segment deeplabv3-gpu · LiteRT"].mask_agreement < 100
+    assert all(r.faces_kept is not None and 0 <= r.faces_kept <= 100 for r in comparison.reports if r.kind == "segment")
+    assert all(r.mask_agreement is None for r in comparison.reports if r.kind == "transfer")
     for engine in ("OpenVINO", "LiteRT"):
         assert 22 <= by_label[f"transfer int8 · {engine}"].psnr_db < 40
         assert by_label[f"transfer dynamic · {engine}"].psnr_db < 60
     assert 40 < by_label["transfer fp16 · OpenVINO"].psnr_db < float("inf"), "the other runtime's float model is close, not identical"
     assert psnr(by_label["transfer int8 · LiteRT"].image, by_label["transfer fp16 · LiteRT"].image) == by_label["transfer int8 · LiteRT"].psnr_db
-    # progress counts every run: 5 distinct settings per runtime (fp16 + deeplabv3 is both a transfer and a segment candidate), warm-up + 2 runs each
-    assert seen[-1] == (30, 30) and [d for d, _ in seen] == list(range(1, 31))
+    # progress counts every run: 7 distinct settings per runtime (fp16 + selfie is both a transfer and a segment candidate), warm-up + 2 runs each
+    assert seen[-1] == (42, 42) and [d for d, _ in seen] == list(range(1, 43))
     rows = comparison.rows()
     reference_row = next(r for r in rows if r["variant"] == "transfer fp16 · LiteRT")
     assert reference_row["psnr_db"] is None and rows[0]["size_mb"] == round(by_label["transfer int8 · OpenVINO"].file_bytes / 1e6, 3)
@@ -56,7 +63,7 @@ def frame(rgb: np.ndarray) -> av.VideoFrame:
 
 def test_webcam_paints_only_the_newest_frame(stylizer, photo_bytes):
     options = StylizeOptions(mask="background", max_side=640)  # frames at their own size: compared with the library bit for bit
-    live = LiveStylizer(stylizer, "style24", options)
+    live = LiveStylizer(stylizer, "style24", options, steadiness=0.0)
     boy = decode_image(photo_bytes("boy.jpg"))
     man = decode_image(photo_bytes("man_in_suit.jpg"))[:426, :]
     man = np.pad(man, ((0, 0), (0, 640 - man.shape[1]), (0, 0)))
@@ -64,7 +71,7 @@ def test_webcam_paints_only_the_newest_frame(stylizer, photo_bytes):
     out = asyncio.run(live(stale + [frame(man)]))
     assert len(out) == 1, "one painted frame comes back however many were queued"
     painted = out[0].to_ndarray(format="rgb24")
-    expected = stylizer.stylize(man, "style24", options).image
+    expected = stylizer.stylize_for_video(man, "style24", options, Steadier(0.0)).image
     assert painted.shape == expected.shape and np.array_equal(painted, expected), "the newest frame is the one painted"
     stats = live.stats()
     assert (stats.received, stats.processed, stats.dropped) == (5, 1, 4)
@@ -92,9 +99,9 @@ def test_webcam_thread_and_page_requests_share_models_safely(stylizer, photo_byt
     options = StylizeOptions(mask="background", max_side=640)
     frame_rgb = decode_image(photo_bytes("boy.jpg"))
     photo = photo_bytes("man_in_suit.jpg")
-    expected_frame = stylizer.stylize(frame_rgb, "style11", options).image
+    expected_frame = stylizer.stylize_for_video(frame_rgb, "style11", options, Steadier(0.0)).image
     expected_photo = stylizer.stylize(photo, "style20", options).image
-    live = LiveStylizer(stylizer, "style11", options)
+    live = LiveStylizer(stylizer, "style11", options, steadiness=0.0)
     frames_out, photos_out = [], []
 
     def webcam():
@@ -126,7 +133,7 @@ def test_webcam_frames_are_scaled_by_the_video_library(stylizer, photo_bytes):
     live = LiveStylizer(stylizer, "style24", WEBCAM_OPTIONS)
     painted = asyncio.run(live([frame(rgb)]))[0].to_ndarray(format="rgb24")
     assert painted.shape == (288, 384, 3)
-    expected = stylizer.stylize(rgb, "style24", WEBCAM_OPTIONS).image  # scaled by Pillow instead
+    expected = stylizer.stylize_for_video(rgb, "style24", WEBCAM_OPTIONS, Steadier(0.0)).image  # scaled by Pillow instead
     assert psnr(painted, expected) > 25
     live.configure("style24", WEBCAM_OPTIONS, beside=True)
     both = asyncio.run(live([frame(rgb)]))[0].to_ndarray(format="rgb24")

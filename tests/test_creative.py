@@ -9,7 +9,7 @@ from PIL import Image
 
 from stylize import InputError, StylizeError, StylizeOptions
 from stylize.imaging import decode_image, psnr
-from stylize.steady import flicker_figures, shifting_clip, still_clip
+from stylize.steady import Steadier, flicker_figures, shifting_clip, still_clip
 from stylize.styles import Style
 from stylize.webcam import WEBCAM_OPTIONS, LiveStylizer, frame_pixels
 
@@ -99,16 +99,16 @@ def test_steadiness_off_is_the_plain_painting_and_a_new_style_shows_at_once(styl
     photo = decode_image((shared / "photos" / "boy.jpg").read_bytes())
     frames = [frame_pixels(f, WEBCAM_OPTIONS.max_side) for f in still_clip(photo, 6)]
     off = LiveStylizer(stylizer, "style19", WEBCAM_OPTIONS, steadiness=0.0)
-    assert all(np.array_equal(off.paint_newest(f), stylizer.stylize(f, "style19", WEBCAM_OPTIONS).image) for f in frames[:2])
+    assert all(np.array_equal(off.paint_newest(f), stylizer.stylize_for_video(f, "style19", WEBCAM_OPTIONS, Steadier(0.0)).image) for f in frames[:2])
     steady = LiveStylizer(stylizer, "style19", WEBCAM_OPTIONS, steadiness=0.9)
     for f in frames[:5]:
         steady.paint_newest(f)
     steady.configure("style5", WEBCAM_OPTIONS)
-    assert np.array_equal(steady.paint_newest(frames[5]), stylizer.stylize(frames[5], "style5", WEBCAM_OPTIONS).image), "no blend with the old style"
+    assert np.array_equal(steady.paint_newest(frames[5]), stylizer.stylize_for_video(frames[5], "style5", WEBCAM_OPTIONS, Steadier(0.0)).image), "no blend with the old style"
     moving = [frame_pixels(f, WEBCAM_OPTIONS.max_side) for f in shifting_clip(photo, 3, step=40)]
     for f in moving[:2]:
         steady.paint_newest(f)
-    assert psnr(steady.paint_newest(moving[2]), stylizer.stylize(moving[2], "style5", WEBCAM_OPTIONS).image) > 40, "a picture that moved everywhere is painted afresh"
+    assert psnr(steady.paint_newest(moving[2]), stylizer.stylize_for_video(moving[2], "style5", WEBCAM_OPTIONS, Steadier(0.0)).image) > 40, "a picture that moved everywhere is painted afresh"
     with pytest.raises(InputError, match="Steadiness"):
         LiveStylizer(stylizer, "style19", WEBCAM_OPTIONS, steadiness=1.0)
 
@@ -118,5 +118,5 @@ def test_creative_options_apply_to_webcam_frames(stylizer, shared):
     frame = frame_pixels(next(still_clip(photo, 1)), WEBCAM_OPTIONS.max_side)
     options = StylizeOptions(max_side=384, segmenter="segm-lite", mask="background", keep_colors=True, mix_with="style5", mix=0.5)
     live = LiveStylizer(stylizer, "style19", options, steadiness=0.0)
-    assert np.array_equal(live.paint_newest(frame), stylizer.stylize(frame, "style19", options).image)
+    assert np.array_equal(live.paint_newest(frame), stylizer.stylize_for_video(frame, "style19", options, Steadier(0.0)).image)
     assert live.stats().error is None

@@ -178,7 +178,7 @@ def test_photo_webcam_and_compare_in_a_browser(page_url, browser, shared):
     uploader.locator("input[type=file]").set_input_files(str(shared / "photos" / "yoga_balcony.jpg"))
     page.get_by_text(re.compile(r"^426×640 px · ")).wait_for(timeout=60_000)
     choose_style(page, "The Great Wave")
-    caption = page.get_by_text(re.compile(r"^426×640 px · The Great Wave · background only \(keep the person\) \(found by DeepLabV3\) · strength 1.00 · int8 on OpenVINO, painted at 426×640"))
+    caption = page.get_by_text(re.compile(r"^426×640 px · The Great Wave · background only \(keep the person\) \(found by MediaPipe selfie, 1 face kept\) · strength 1.00 · int8 on OpenVINO, painted at 426×640"))
     caption.wait_for(timeout=60_000)
     wait_until_idle(page)
     page.screenshot(path=str(SCREENSHOTS / "photo.png"))
@@ -200,7 +200,7 @@ def test_photo_webcam_and_compare_in_a_browser(page_url, browser, shared):
     shown = page.locator("[data-testid=stImage] img").evaluate_all(
         "els => els.filter(e => e.naturalWidth === 192 && e.naturalHeight === 192).map(e => e.getBoundingClientRect().width)"
     )
-    assert len(shown) == 12 and all(abs(w - 192) <= 1 for w in shown), f"12 crops of 192×192, shown 1:1: {shown}"
+    assert len(shown) == 16 and all(abs(w - 192) <= 1 for w in shown), f"16 crops of 192×192 (8 variants × 2 runtimes), shown 1:1: {shown}"
     page.get_by_role("heading", name="Compare model variants").evaluate("e => e.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(500)
     page.screenshot(path=str(SCREENSHOTS / "compare.png"))
@@ -328,7 +328,7 @@ def test_keep_colours_mix_and_person_style_in_a_browser(page_url, browser, share
         shoot_result(page, screenshot)
 
     page.get_by_text("Keep the photo's colours").click()
-    check("Starry Night · background only (keep the person) (found by DeepLabV3) · the photo's own colours ·", StylizeOptions(keep_colors=True), "keep-colours.png")
+    check("Starry Night · background only (keep the person) (found by MediaPipe selfie, 1 face kept) · the photo's own colours ·", StylizeOptions(keep_colors=True), "keep-colours.png")
     page.get_by_text("Keep the photo's colours").click()
 
     choose_in(page, "Mix with a second artwork", "Kandinsky Composition")
@@ -337,7 +337,7 @@ def test_keep_colours_mix_and_person_style_in_a_browser(page_url, browser, share
     choose_in(page, "Mix with a second artwork", "No second artwork")
 
     choose_in(page, "Person's style", "The Great Wave")
-    check("Starry Night · the person in The Great Wave (found by DeepLabV3) ·", StylizeOptions(person_style="The Great Wave"), "person-style.png")
+    check("Starry Night · the person in The Great Wave (found by MediaPipe selfie, 1 face kept) ·", StylizeOptions(person_style="The Great Wave"), "person-style.png")
     page.get_by_test_id("stRadio").filter(has_text="What to paint").get_by_text("Whole picture").click()
     page.get_by_text(re.compile(r"^426×640 px · Starry Night · whole picture")).wait_for(timeout=60_000)
     expect(page.get_by_test_id("stSelectbox").filter(has_text="Person's style")).to_have_count(0)

@@ -134,7 +134,7 @@ def test_publish_then_fetch_then_publish_again(stack, shared, manifest, tmp_path
 
     # the page's store reads it back, verified
     fetched = ModelStore.from_spec(store, tmp_path / "cache").fetch_many(manifest.required())
-    assert len(fetched) == 36
+    assert len(fetched) == 40
 
     second = publish(shared, store)
     assert second.returncode == 0
@@ -322,7 +322,7 @@ def test_local_stand_in_command(shared):
         capture_output=True, text=True, timeout=300,
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    assert "bucket stack created" in ran.stdout and "37 uploaded" in ran.stdout and "open http://127.0.0.1:" in ran.stdout
+    assert "bucket stack created" in ran.stdout and "41 uploaded" in ran.stdout and "open http://127.0.0.1:" in ran.stdout
 
 
 def rendered(node, bucket: str, prefix: str):

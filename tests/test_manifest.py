@@ -12,7 +12,7 @@ def test_manifest_pins_every_shared_file(manifest, shared):
     """Every model, style and photo in ../shared is listed with its true size and sha256."""
     listed = {a.key: a for a in manifest.assets}
     on_disk = [p for folder in ("models", "styles", "photos") for p in sorted((shared / folder).iterdir())]
-    assert len([p for p in on_disk if p.parent.name == "models"]) == 7
+    assert len([p for p in on_disk if p.parent.name == "models"]) == 11
     assert len([p for p in on_disk if p.parent.name == "styles"]) == 26
     for path in on_disk:
         asset = listed[f"{path.parent.name}/{path.name}"]
@@ -25,7 +25,9 @@ def test_roles_and_names(manifest):
     derived = {a.name: a for a in manifest.by_role("transfer") if a.derived_from}
     assert set(derived) == {"fp32", "dynamic-aeq", "fp16-aeq", "int8-full"}, "made by python -m stylize convert, optional"
     assert all(not a.required and a.derived_from == "fp16" and a.key.startswith("models/derived/") for a in derived.values())
-    assert {a.name for a in manifest.by_role("segment")} == {"deeplabv3", "deeplabv3-gpu", "segm-lite"}
+    assert {a.name for a in manifest.by_role("segment")} == {"selfie", "selfie-landscape", "deeplabv3", "deeplabv3-gpu", "segm-lite"}
+    assert {a.name: a.mask_output for a in manifest.by_role("segment")}["selfie"] == "probability"
+    assert {a.name for a in manifest.by_role("face")} == {"face-short", "face-full"}
     styles = manifest.by_role("style")
     assert len(styles) == 26 and len({s.title for s in styles}) == 26
     assert manifest.get("style", "starry night").key == "styles/style19.jpg"

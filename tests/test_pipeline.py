@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from stylize import InputError, Settings, StoreError, Style, StylizeError, StylizeOptions, Stylizer
+from stylize.faces import face_mask
 from stylize.imaging import decode_image, psnr
 from stylize.pipeline import BASE_STAGES
 
@@ -32,11 +33,12 @@ def test_int8_and_fp16_agree(stylizer, photo_bytes):
     assert psnr(int8, original) < 20.0 and psnr(fp16, original) < 20.0
 
 
-@pytest.mark.parametrize("segmenter", ["deeplabv3", "deeplabv3-gpu", "segm-lite"])
+@pytest.mark.parametrize("segmenter", ["selfie", "selfie-landscape", "deeplabv3", "deeplabv3-gpu", "segm-lite"])
 def test_background_mode_keeps_the_person(stylizer, photo_bytes, segmenter):
     photo = photo_bytes("man_in_suit.jpg")
     original = decode_image(photo)
-    person = stylizer.segmenter(segmenter).person_probability(original) > 0.5
+    person, faces = stylizer.person_mask(original, StylizeOptions(segmenter=segmenter))
+    assert len(faces) == 1, "his face is found"
     height, width = person.shape
     assert person[height // 2, width // 2], "the man stands in the middle of the photo"
     assert 0.1 < person.mean() < 0.8
@@ -49,7 +51,8 @@ def test_background_mode_keeps_the_person(stylizer, photo_bytes, segmenter):
 
     painted = stylizer.stylize(photo, "style24", StylizeOptions(mask="foreground", segmenter=segmenter)).image
     assert np.array_equal(painted[outside], original[outside]), "foreground mode leaves the background"
-    assert np.abs(painted[inside].astype(int) - original[inside]).mean() > 15, "…and paints the person"
+    body = inside & ~face_mask(faces, width, height)
+    assert np.abs(painted[body].astype(int) - original[body]).mean() > 15, "…and paints the person"
 
 
 def test_feathered_edge_blends(stylizer, photo_bytes):
@@ -242,8 +245,8 @@ def test_visitors_arriving_together_share_one_prepare(shared, tmp_path):
     assert all(job is jobs[0] for job in jobs)
     future, progress = jobs[0]
     future.result(timeout=120)
-    assert stylizer.ready and progress.fraction == 1.0 and progress.fetch.files == 36
-    assert progress.done == {"models": 6, "styles": 26}
+    assert stylizer.ready and progress.fraction == 1.0 and progress.fetch.files == 40
+    assert progress.done == {"models": 10, "styles": 26}  # 3 transfer, 5 segment, 2 face models
     assert stylizer.vectors.computed == 26
 
 
@@ -271,11 +274,11 @@ def test_no_halo_around_the_person(stylizer, photo_bytes, photo):
     a person cut out onto plain white (the hold-out case where a halo shows most)."""
     if photo == "plain-white":
         man = decode_image(photo_bytes("man_in_suit.jpg"))
-        person = stylizer.segmenter("deeplabv3").person_probability(man) > 0.5
+        person, _ = stylizer.person_mask(man, StylizeOptions())
         data = np.where(person[..., None], man, 255).astype(np.uint8)
     else:
         data = decode_image(photo_bytes(photo))
-    person = stylizer.segmenter("deeplabv3").person_probability(data) > 0.5
+    person, _ = stylizer.person_mask(data, StylizeOptions())
     ring = eroded(~person, 2) & ~eroded(~person, 10)
     assert ring.sum() > 500
     kept = stylizer.stylize(data, "style19", StylizeOptions(mask="background")).image

@@ -74,7 +74,7 @@ def test_s3_store_fetches_everything_with_progress(seeded_bucket, manifest, tmp_
     updates = []
     total = ProgressTotal(manifest.required(), lambda t: updates.append(t.fraction))
     paths = store.fetch_many(manifest.required(), total, workers=8)
-    assert len(paths) == len(manifest.required()) == 36
+    assert len(paths) == len(manifest.required()) == 40
     for asset in manifest.required():
         assert sha(paths[asset.key]) == asset.sha256
     assert updates[-1] == 1.0 and len(updates) > len(paths)
@@ -82,7 +82,7 @@ def test_s3_store_fetches_everything_with_progress(seeded_bucket, manifest, tmp_
     # a second fetch reads nothing from S3: every file is already cached and verified
     again = ProgressTotal(manifest.required(), lambda t: None)
     store.fetch_many(manifest.required(), again)
-    assert again.from_cache == 36
+    assert again.from_cache == 40
 
 
 def test_s3_missing_key_and_bucket_are_clear(seeded_bucket, manifest, tmp_path):

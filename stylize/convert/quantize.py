@@ -76,8 +76,28 @@ def quantized(float32: bytes, recipe: Recipe, pairs: list[tuple[np.ndarray, np.n
     if q.need_calibration:
         image_name, vector_name = input_names
         data = [{image_name: image.astype(np.float32), vector_name: vector.astype(np.float32)} for image, vector in pairs]
-        calibration = q.calibrate({"serving_default": data}, num_threads=2)
+        calibration = portable_ranges(q.calibrate({"serving_default": data}, num_threads=2))
     return portable(bytes(q.quantize(calibration, enable_progress_report=False).quantized_model))
+
+
+RANGE_DIGITS = 3  # significant digits kept of each calibrated min and max
+
+
+def portable_ranges(calibration: dict) -> dict:
+    """The calibrated ranges rounded outwards to ``RANGE_DIGITS`` significant digits (min down,
+    max up). The ranges come from LiteRT's float kernels, which sum in a different order on an
+    AVX2 and an AVX-512 CPU, so their last bits — and so the quantized file's bytes and its pinned
+    sha256 — depended on the machine that ran ``convert``; rounded, they do not (and a range a
+    thousandth wider changes no picture)."""
+    rounded = {}
+    for name, values in calibration.items():
+        rounded[name] = dict(values)
+        for key, direction in (("min", np.floor), ("max", np.ceil)):
+            if key in values:
+                array = np.asarray(values[key], dtype=np.float64)
+                scale = 10.0 ** (np.floor(np.log10(np.maximum(np.abs(array), 1e-30))) - (RANGE_DIGITS - 1))
+                rounded[name][key] = (direction(array / scale) * scale).astype(np.asarray(values[key]).dtype)
+    return rounded
 
 
 def portable(data: bytes) -> bytes:

@@ -1,0 +1,73 @@
+"""Mask edges that follow the picture: the person mask brought to the photo's resolution by a
+guided filter (He, Sun and Tang, "Guided Image Filtering", 2010/2013), with the photo as guide.
+
+A segmenter answers at 128–257 pixels; scaled up bilinearly, its edge is a soft ramp several photo
+pixels wide that ignores the photo, so a strip of the old wall survives along the hair and the
+shoulders, and wisps of hair are painted over. The guided filter fits, in every small window, the
+mask as a linear function of the photo's brightness (q = a·I + b): where the photo has an edge,
+the mask's edge snaps to it; where the photo is flat, the mask stays smooth.
+
+It is the "fast" guided filter (He and Sun, 2015): the coefficients a and b are computed at a
+working resolution (``WORK_SIDE`` on the long side, about the segmenters' own) and only q = a·I + b is computed at the
+photo's own size, so a 12-megapixel photo costs a few box filters on a small picture and two
+multiply-adds on the full picture. It is short and vectorised (integral images in NumPy): OpenCV's
+``ximgproc.guidedFilter`` would do the same in C++, but opencv-contrib brings ~60 MB to the page's
+container for one function, and the filter's cost here is measured against the painting
+(``scripts/measure_masks.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from .imaging import output_size
+
+WORK_SIDE = 384  # the coefficients are computed at most at this size (the segmenters answer at 128–257)
+RADIUS = 1 / 96  # of the working picture's long side: the windows the mask is fitted in
+EPS = 2e-3  # regularisation (brightness variance, 0–1 scale): below it, a window counts as flat
+
+
+def refined_probability(probability: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """The person ``probability`` (any size, ``float32`` in [0, 1], covering the whole photo)
+    refined by the guided filter to ``rgb``'s own height × width."""
+    height, width = rgb.shape[:2]
+    grey = Image.fromarray(rgb).convert("L")
+    work_w, work_h = output_size(width, height, WORK_SIDE)
+    guide = np.asarray(grey.resize((work_w, work_h), Image.Resampling.BILINEAR) if (work_w, work_h) != (width, height) else grey, dtype=np.float32) / 255.0
+    p = _resize(probability, work_w, work_h)
+    radius = max(1, round(RADIUS * max(work_w, work_h)))
+    mean_i, mean_p = box_mean(guide, radius), box_mean(p, radius)
+    a = (box_mean(guide * p, radius) - mean_i * mean_p) / (box_mean(guide * guide, radius) - mean_i * mean_i + EPS)
+    b = mean_p - a * mean_i
+    mean_a, mean_b = _resize(box_mean(a, radius), width, height), _resize(box_mean(b, radius), width, height)
+    full = np.asarray(grey, dtype=np.float32)
+    full *= mean_a / 255.0
+    full += mean_b
+    return full
+
+
+def box_mean(plane: np.ndarray, radius: int) -> np.ndarray:
+    """The mean over a (2·radius + 1)² window around each value (windows cut at the edges): two
+    running sums, one along each axis."""
+    return _box_sum(_box_sum(plane.astype(np.float32, copy=False), radius, 0), radius, 1) / np.outer(_counts(plane.shape[0], radius), _counts(plane.shape[1], radius))
+
+
+def _box_sum(plane: np.ndarray, radius: int, axis: int) -> np.ndarray:
+    padded = np.pad(plane, [(radius + 1, radius) if a == axis else (0, 0) for a in range(2)])
+    running = np.cumsum(padded, axis=axis)
+    size = plane.shape[axis]
+    ahead = running.take(np.arange(2 * radius + 1, 2 * radius + 1 + size), axis=axis)
+    behind = running.take(np.arange(size), axis=axis)
+    return (ahead - behind).astype(np.float32)
+
+
+def _counts(size: int, radius: int) -> np.ndarray:
+    index = np.arange(size)
+    return (np.minimum(index + radius, size - 1) - np.maximum(index - radius, 0) + 1).astype(np.float32)
+
+
+def _resize(plane: np.ndarray, width: int, height: int) -> np.ndarray:
+    if plane.shape == (height, width):
+        return plane.astype(np.float32, copy=False)
+    return np.asarray(Image.fromarray(plane.astype(np.float32), mode="F").resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
