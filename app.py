@@ -226,7 +226,11 @@ def choose_options(stylizer: Stylizer, webcam: bool) -> StylizeOptions:
     )
     transfers = {a.name: a for a in stylizer.assets("transfer")}
     transfer = st.radio(
-        "Transfer model", list(transfers), key="transfer", horizontal=True, format_func=lambda n: f"{VARIANT_LABELS.get(n, n)} · {transfers[n].bytes / 1e6:.2f} MB"
+        "Transfer model",
+        list(transfers),
+        index=list(transfers).index(StylizeOptions.transfer) if StylizeOptions.transfer in transfers else 0,
+        key="transfer",
+        horizontal=True, format_func=lambda n: f"{VARIANT_LABELS.get(n, n)} · {transfers[n].bytes / 1e6:.2f} MB"
     )
     st.session_state.setdefault("engine", stylizer.engine.name)
     engine = st.radio("Runtime", list(ENGINE_TITLES), key="engine", horizontal=True, format_func=ENGINE_TITLES.get)

@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="stylize one photo")
     run.add_argument("content", type=Path, help="photo to paint (JPEG, PNG or WEBP)")
     run.add_argument("--style", required=True, help="gallery style (style19 or 'Starry Night') or a path to your own style image")
-    run.add_argument("--transfer", default="int8", help="transfer model variant: int8, fp16 or dynamic (default int8)")
+    run.add_argument("--transfer", default=StylizeOptions.transfer, help=f"transfer model variant: int8, fp16 or dynamic (default on this CPU: {StylizeOptions.transfer})")
     run.add_argument("--segmenter", default=StylizeOptions.segmenter, help=f"segmentation model: selfie, selfie-landscape, deeplabv3, deeplabv3-gpu or segm-lite (default {StylizeOptions.segmenter})")
     run.add_argument("--paint-faces", action="store_true", help="do not keep the faces a face detector finds (by default they are kept: part of the person in background mode, unpainted in person-only mode)")
     run.add_argument("--mask", default="background", choices=MASK_MODES, help="what to paint (default background)")

@@ -32,6 +32,7 @@ from PIL import Image
 from .colors import keep_colors
 from .config import Settings
 from .engine import Engine, Model, check_engine, make_engine
+from .engine.openvino import cpu_has_vnni
 from .errors import InputError, StoreError
 from .faces import Face, FaceDetector, face_mask
 from .imaging import (
@@ -72,9 +73,15 @@ PHOTO_FACES, VIDEO_FACES = "face-full", "face-short"  # BlazeFace full range fin
 RETRY_PREPARE_AFTER = 20.0  # seconds: a failed preparation is not started again sooner
 
 
+# The default transfer model is the fastest faithful one on this CPU: int8 where the CPU has an int8
+# dot-product instruction (VNNI); elsewhere OpenVINO computes int8 exactly only in f32
+# (engine/openvino.py), slower than the float16 model it then trails by 60 dB (README: the runtimes).
+DEFAULT_TRANSFER = "int8" if cpu_has_vnni() else "fp16"
+
+
 @dataclass(frozen=True)
 class StylizeOptions:
-    transfer: str = "int8"
+    transfer: str = DEFAULT_TRANSFER
     segmenter: str = "selfie"  # chosen by scripts/measure_masks.py: the thinnest wall band, every face, fast
     mask: str = "background"
     strength: float = 1.0
