@@ -26,11 +26,12 @@ from stylize.mask_quality import group, wall_portrait  # noqa: E402
 STYLE = "style19"
 
 
-def before(stylizer: Stylizer, rgb: np.ndarray) -> np.ndarray:
-    """Background mode as the pipeline painted it before: DeepLabV3's mask scaled up bilinearly."""
+def before(stylizer: Stylizer, rgb: np.ndarray, mask: str = "background") -> np.ndarray:
+    """Background (or person-only) mode as the pipeline painted it before: DeepLabV3's mask
+    scaled up bilinearly, no faces."""
     person = stylizer.segmenter("deeplabv3").person_mask(rgb, refine=False)
     painted = stylizer.stylize(rgb, STYLE, StylizeOptions(mask="full", max_side=None)).image
-    return composite(rgb, painted, feather(person, 0.006 * max(rgb.shape[:2])))
+    return composite(rgb, painted, feather(person if mask == "background" else ~person, 0.006 * max(rgb.shape[:2])))
 
 
 def labelled(images: list[tuple[str, np.ndarray]], zoom: int = 1) -> Image.Image:
@@ -64,8 +65,9 @@ def main() -> None:
     only = stylizer.stylize(people, STYLE, StylizeOptions(mask="foreground", max_side=None)).image
     labelled([("before (background mode)", before(stylizer, people))]).save(args.out / "edges-group-before.png")
     labelled([("after (background mode)", after)]).save(args.out / "edges-group-after.png")
-    labelled([("person only: the people painted, their faces and the rest kept", only)]).save(args.out / "person-only-group.png")
-    print(f"wrote edges-wall.png, edges-group-before.png, edges-group-after.png, person-only-group.png to {args.out}")
+    labelled([("person only, before", before(stylizer, people, "foreground"))]).save(args.out / "person-only-group-before.png")
+    labelled([("person only, after: the people painted, their faces and the rest kept", only)]).save(args.out / "person-only-group.png")
+    print(f"wrote edges-wall.png, edges-group-before.png, edges-group-after.png, person-only-group-before.png, person-only-group.png to {args.out}")
 
 
 if __name__ == "__main__":

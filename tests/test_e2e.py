@@ -328,6 +328,7 @@ def test_keep_colours_mix_and_person_style_in_a_browser(page_url, browser, share
         assert np.array_equal(download_png(page), expected), f"the download is the picture captioned {caption!r}"
         shoot_result(page, screenshot)
 
+    shoot_result(page, "keep-colours-off.png")
     page.get_by_text("Keep the photo's colours").click()
     check("Starry Night · background only (keep the person) (found by MediaPipe selfie, 1 face kept) · the photo's own colours ·", StylizeOptions(keep_colors=True), "keep-colours.png")
     page.get_by_text("Keep the photo's colours").click()

@@ -128,12 +128,13 @@ def test_corrupt_cached_file_never_reaches_a_model(shared, tmp_path, manifest, p
     """A model file damaged in the cache (a bad disk, a bad copy) is refetched, not loaded."""
     settings = Settings(model_store=str(shared), cache_dir=tmp_path)
     first = Stylizer.from_settings(settings)
-    expected = first.stylize(photo_bytes("boy.jpg"), "style8", StylizeOptions(mask="full")).image
+    options = StylizeOptions(mask="full", transfer="int8")
+    expected = first.stylize(photo_bytes("boy.jpg"), "style8", options).image
     path = first.store.cached_path(manifest.get("transfer", "int8"))
     data = bytearray(path.read_bytes())
     data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)
     path.write_bytes(bytes(data))
-    again = Stylizer.from_settings(settings).stylize(photo_bytes("boy.jpg"), "style8", StylizeOptions(mask="full")).image
+    again = Stylizer.from_settings(settings).stylize(photo_bytes("boy.jpg"), "style8", options).image
     assert np.array_equal(again, expected)
     assert good(path, manifest.get("transfer", "int8"))
 
