@@ -8,7 +8,7 @@ mask as a linear function of the photo's brightness (q = a·I + b): where the ph
 the mask's edge snaps to it; where the photo is flat, the mask stays smooth.
 
 It is the "fast" guided filter (He and Sun, 2015): the coefficients a and b are computed at a
-working resolution (``WORK_SIDE`` on the long side, about the segmenters' own) and only q = a·I + b is computed at the
+working resolution (``WORK_SIDE`` on the long side, the segmenters' own) and only q = a·I + b is computed at the
 photo's own size, so a 12-megapixel photo costs a few box filters on a small picture and two
 multiply-adds on the full picture. It is short and vectorised (integral images in NumPy): OpenCV's
 ``ximgproc.guidedFilter`` would do the same in C++, but opencv-contrib brings ~60 MB to the page's
@@ -23,7 +23,7 @@ from PIL import Image
 
 from .imaging import output_size
 
-WORK_SIDE = 384  # the coefficients are computed at most at this size (the segmenters answer at 128–257)
+WORK_SIDE = 256  # the coefficients are computed at most at this size: about the segmenters' own (128–257)
 RADIUS = 1 / 96  # of the working picture's long side: the windows the mask is fitted in
 EPS = 2e-3  # regularisation (brightness variance, 0–1 scale): below it, a window counts as flat
 

@@ -220,6 +220,8 @@ def test_photo_webcam_and_compare_in_a_browser(page_url, browser, shared):
     assert later > first, "painted frames keep arriving"
     fps = page.get_by_test_id("stMetric").filter(has_text="Frames per second").get_by_test_id("stMetricValue").inner_text()
     assert float(fps) > 0
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(SCREENSHOTS / "webcam.png"))
     steadiness = page.get_by_test_id("stSlider").filter(has_text="Steadiness")
     expect(steadiness.get_by_test_id("stSliderThumbValue")).to_have_text("0.80")  # on by default
     steadiness.get_by_role("slider").press("Home")  # off
@@ -227,8 +229,6 @@ def test_photo_webcam_and_compare_in_a_browser(page_url, browser, shared):
     wait_until_idle(page)
     turned_off = wait_for_count(painted, at_least=0, timeout=10)
     assert wait_for_count(painted, at_least=turned_off + 3, timeout=30) > turned_off, "frames keep coming with steadiness off"
-    page.wait_for_timeout(1000)
-    page.screenshot(path=str(SCREENSHOTS / "webcam.png"))
     frame.get_by_role("button", name=re.compile("stop", re.I)).click()
     page.get_by_text("The figures appear here while the camera runs.").wait_for(timeout=30_000)
     assert page.get_by_test_id("stMetric").count() == 0, "the figures are cleared on Stop"
