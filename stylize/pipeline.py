@@ -414,7 +414,8 @@ class Stylizer:
         """Where the person is in ``rgb`` (boolean, its height × width), with every face found
         added when ``options.keep_faces`` (a face the segmenter missed is still a person's), and
         the faces found. A video frame is searched for faces by the short-range detector in one
-        pass; a photo by the full-range one, in tiles, for the small faces of a group. A photo
+        pass and its mask scaled up bilinearly; a photo is searched by the full-range detector, in
+        tiles, for the small faces of a group, and its mask refined by the guided filter. A photo
         larger than ``MASK_SIDE`` is masked at that size (the network paints at most at it too)
         and the mask scaled up."""
         fine = shrink(rgb, MASK_SIDE)
