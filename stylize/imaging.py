@@ -211,8 +211,16 @@ def unletterbox(square: np.ndarray, box: Box, width: int, height: int) -> np.nda
     region = square[box.top : box.top + box.height, box.left : box.left + box.width]
     if region.dtype == np.uint8:
         return resize(region, width, height)
-    image = Image.fromarray(region.astype(np.float32), mode="F")
-    return np.asarray(image.resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
+    return resize_plane(region, width, height)
+
+
+def resize_plane(plane: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A float plane (a mask, a probability, filter coefficients) scaled bilinearly to
+    ``width``×``height`` (by Pillow, in ``F`` mode): a new, writable ``float32`` array."""
+    if plane.shape == (height, width):
+        return plane.astype(np.float32)
+    image = Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32), mode="F")
+    return np.array(image.resize((max(1, width), max(1, height)), Image.Resampling.BILINEAR), dtype=np.float32)
 
 
 def to_unit_float(rgb: np.ndarray) -> np.ndarray:

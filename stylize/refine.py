@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from .imaging import output_size
+from .imaging import output_size, resize_plane
 
 WORK_SIDE = 256  # the coefficients are computed at most at this size: about the segmenters' own (128–257)
 RADIUS = 1 / 96  # of the working picture's long side: the windows the mask is fitted in
@@ -35,12 +35,12 @@ def refined_probability(probability: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     grey = Image.fromarray(rgb).convert("L")
     work_w, work_h = output_size(width, height, WORK_SIDE)
     guide = np.asarray(grey.resize((work_w, work_h), Image.Resampling.BILINEAR) if (work_w, work_h) != (width, height) else grey, dtype=np.float32) / 255.0
-    p = _resize(probability, work_w, work_h)
+    p = resize_plane(probability, work_w, work_h)
     radius = max(1, round(RADIUS * max(work_w, work_h)))
     mean_i, mean_p = box_mean(guide, radius), box_mean(p, radius)
     a = (box_mean(guide * p, radius) - mean_i * mean_p) / (box_mean(guide * guide, radius) - mean_i * mean_i + EPS)
     b = mean_p - a * mean_i
-    mean_a, mean_b = _resize(box_mean(a, radius), width, height), _resize(box_mean(b, radius), width, height)
+    mean_a, mean_b = resize_plane(box_mean(a, radius), width, height), resize_plane(box_mean(b, radius), width, height)
     full = np.asarray(grey, dtype=np.float32)
     full *= mean_a / 255.0
     full += mean_b
@@ -65,9 +65,3 @@ def _box_sum(plane: np.ndarray, radius: int, axis: int) -> np.ndarray:
 def _counts(size: int, radius: int) -> np.ndarray:
     index = np.arange(size)
     return (np.minimum(index + radius, size - 1) - np.maximum(index - radius, 0) + 1).astype(np.float32)
-
-
-def _resize(plane: np.ndarray, width: int, height: int) -> np.ndarray:
-    if plane.shape == (height, width):
-        return plane.astype(np.float32, copy=False)
-    return np.asarray(Image.fromarray(plane.astype(np.float32), mode="F").resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)

@@ -16,20 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
 from .engine import Model
 from .errors import ModelError
 from .faces import Face
-from .imaging import Box, letterbox, shrink, to_unit_float, unletterbox
+from .imaging import letterbox, resize_plane, shrink, to_unit_float
 from .manifest import Asset
 from .refine import refined_probability
-
-
-def _resize(plane: np.ndarray, width: int, height: int) -> np.ndarray:
-    if plane.shape == (height, width):
-        return plane.copy()
-    return np.array(Image.fromarray(plane, mode="F").resize((max(1, width), max(1, height)), Image.Resampling.BILINEAR), dtype=np.float32)
 
 
 def _at(plane: np.ndarray, face: Face, width: int, height: int) -> float:
@@ -83,14 +76,14 @@ class Segmenter:
             side = min(height, width)
             left = int(np.clip((face.left + face.right) / 2 - side / 2, 0, width - side))
             top = int(np.clip(face.top - face.height, 0, height - side))
-            window = _resize(self._probability(rgb[top : top + side, left : left + side]), round(side * scale), round(side * scale))
+            window = resize_plane(self._probability(rgb[top : top + side, left : left + side]), round(side * scale), round(side * scale))
             y, x = round(top * scale), round(left * scale)
             window = window[: shape[0] - y, : shape[1] - x]
             weight = np.outer(_tent(window.shape[0]), _tent(window.shape[1]))
             total[y : y + window.shape[0], x : x + window.shape[1]] += window * weight
             weights[y : y + window.shape[0], x : x + window.shape[1]] += weight
         closer = np.where(weights > 0, total / np.maximum(weights, 1e-6), 0.0).astype(np.float32)
-        return np.maximum(_resize(whole, shape[1], shape[0]), closer)
+        return np.maximum(resize_plane(whole, shape[1], shape[0]), closer)
 
     def _probability(self, rgb: np.ndarray) -> np.ndarray:
         """The model's answer for the whole of ``rgb``, letterboxed into its input."""
@@ -119,4 +112,4 @@ class Segmenter:
         """Per-pixel probability (``rgb``'s height × width, ``float32``) that the pixel shows a
         person, bilinearly scaled from the model's answer (``low``, if already computed)."""
         low = self.model_probability(rgb) if low is None else low
-        return unletterbox(low, Box(0, 0, low.shape[1], low.shape[0], max(low.shape)), rgb.shape[1], rgb.shape[0])
+        return resize_plane(low, rgb.shape[1], rgb.shape[0])

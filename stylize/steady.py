@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from .imaging import resize_plane
+
 MOTION_BLOCK = 4  # the grey copy that motion is judged on is this many times smaller
 STILL_BELOW = 1.0  # a change (levels, 0–255) of a block's mean, averaged with its neighbours', below this is noise: fully steadied
 MOVING_ABOVE = 3.0  # …above this it is motion: painted afresh; linear in between
@@ -88,7 +90,7 @@ def stillness(previous: np.ndarray, current: np.ndarray, width: int, height: int
     change = _mean_3x3(np.abs(current - previous))  # noise averages out, motion does not
     still = np.clip((MOVING_ABOVE - change) / (MOVING_ABOVE - STILL_BELOW), 0.0, 1.0)
     still = _min_filter(still, max(1, round(SPREAD * max(still.shape)) // 2))
-    return np.asarray(Image.fromarray(still.astype(np.float32), mode="F").resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
+    return resize_plane(still, width, height)
 
 
 def _min_filter(plane: np.ndarray, radius: int) -> np.ndarray:
