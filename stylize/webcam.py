@@ -29,8 +29,8 @@ from .styles import Style
 WINDOW_SECONDS = 3.0
 # A frame is painted at 384 on its long side (the browser scales the video), and the person is
 # found by MediaPipe's landscape selfie segmenter, the model made for video calls at a webcam's
-# 16:9-ish frame (144×256); DeepLabV3 was too slow for live video here, and segm_lite counted a
-# third of a scene as a person (scripts/measure_masks.py).
+# 16:9-ish frame (144×256); DeepLabV3 was too slow for live video here, and segm_lite counted
+# half of a painted scene as a person (scripts/measure_masks.py).
 WEBCAM_OPTIONS = StylizeOptions(max_side=384, segmenter="selfie-landscape")
 
 
