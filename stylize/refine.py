@@ -18,6 +18,8 @@ container for one function, and the filter's cost here is measured against the p
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from PIL import Image
 
@@ -48,18 +50,28 @@ def refined_probability(probability: np.ndarray, rgb: np.ndarray) -> np.ndarray:
 
 
 def box_mean(plane: np.ndarray, radius: int) -> np.ndarray:
-    """The mean over a (2·radius + 1)² window around each value (windows cut at the edges): two
-    running sums, one along each axis."""
-    return _box_sum(_box_sum(plane.astype(np.float32, copy=False), radius, 0), radius, 1) / np.outer(_counts(plane.shape[0], radius), _counts(plane.shape[1], radius))
+    """The mean over a (2·radius + 1)² window around each value (windows cut at the edges). The
+    radius is a few values at the working size, so the window is summed from shifted views (one
+    vectorised add each), which is several times faster than running sums down the columns."""
+    height, width = plane.shape
+    padded = np.pad(plane.astype(np.float32, copy=False), radius)
+    window = 2 * radius + 1
+    rows = padded[0:height].copy()
+    for dy in range(1, window):
+        rows += padded[dy : dy + height]
+    total = rows[:, 0:width].copy()
+    for dx in range(1, window):
+        total += rows[:, dx : dx + width]
+    total *= _reciprocal_counts(height, width, radius)
+    return total
 
 
-def _box_sum(plane: np.ndarray, radius: int, axis: int) -> np.ndarray:
-    padded = np.pad(plane, [(radius + 1, radius) if a == axis else (0, 0) for a in range(2)])
-    running = np.cumsum(padded, axis=axis)
-    size = plane.shape[axis]
-    ahead = running.take(np.arange(2 * radius + 1, 2 * radius + 1 + size), axis=axis)
-    behind = running.take(np.arange(size), axis=axis)
-    return (ahead - behind).astype(np.float32)
+@functools.lru_cache(maxsize=16)
+def _reciprocal_counts(height: int, width: int, radius: int) -> np.ndarray:
+    """1 / the number of values in each value's window (shared: never written to)."""
+    reciprocal = 1.0 / np.outer(_counts(height, radius), _counts(width, radius))
+    reciprocal.flags.writeable = False
+    return reciprocal
 
 
 def _counts(size: int, radius: int) -> np.ndarray:

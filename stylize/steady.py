@@ -94,11 +94,23 @@ def stillness(previous: np.ndarray, current: np.ndarray, width: int, height: int
 
 
 def _min_filter(plane: np.ndarray, radius: int) -> np.ndarray:
-    """The minimum over a (2 × ``radius`` + 1)² square around each value, in two 1-D passes."""
+    """The minimum over a (2 × ``radius`` + 1)² square around each value (edges repeated), in two
+    1-D passes, each a few whole-array minimums of windows that double in length."""
     for axis in (0, 1):
         padded = np.pad(plane, [(radius, radius) if a == axis else (0, 0) for a in range(2)], mode="edge")
-        plane = np.lib.stride_tricks.sliding_window_view(padded, 2 * radius + 1, axis=axis).min(axis=-1)
+        plane = _running_min(np.moveaxis(padded, axis, 0), 2 * radius + 1)
+        plane = np.moveaxis(plane, 0, axis)
     return plane
+
+
+def _running_min(values: np.ndarray, window: int) -> np.ndarray:
+    """Along the first axis: the minimum of each run of ``window`` values (len − window + 1 of them)."""
+    span = 1
+    while 2 * span <= window:
+        values = np.minimum(values[:-span], values[span:])  # now: the minimum of each run of 2 × span
+        span *= 2
+    rest = window - span  # two runs of ``span`` that overlap cover one of ``window``
+    return np.minimum(values[: len(values) - rest], values[rest:]) if rest else values
 
 
 def _mean_3x3(plane: np.ndarray) -> np.ndarray:
