@@ -27,7 +27,7 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer  # noqa: E402
 
 from stylize import MASK_MODES, InputError, Result, Settings, Style, StylizeError, StylizeOptions, Stylizer  # noqa: E402
 from stylize.compare import Comparison, compare_variants, reference_for  # noqa: E402
-from stylize.engine import ENGINE_TITLES  # noqa: E402
+from stylize.engine import ENGINE_TITLES, F32, PRECISION_TITLES  # noqa: E402
 from stylize.imaging import center_square, image_size, jpeg_bytes, output_size  # noqa: E402
 from stylize.pipeline import Preparation  # noqa: E402
 from stylize.steady import DEFAULT_STEADINESS  # noqa: E402
@@ -58,6 +58,22 @@ STROKES = {"Fine": None, "Medium": 768, "Coarse": 384}  # the long side the netw
 DEFAULT_MS_PER_MEGAPIXEL = 330.0  # int8 on OpenVINO here, until this visitor's own result says better
 
 log = logging.getLogger("stylize.page")
+
+
+def runtime_key(engine: str, precision: str) -> str:
+    """The Runtime choice's value: the engine, and the arithmetic where it is not float32."""
+    return engine if precision == F32 else f"{engine}-{precision}"
+
+
+def runtime_title(key: str) -> str:
+    engine, _, precision = key.partition("-")
+    return ENGINE_TITLES[engine] + (f" · {PRECISION_TITLES[precision]}" if precision else "")
+
+
+def runtime_choices(stylizer: Stylizer) -> dict[str, tuple[str, str]]:
+    """Runtime choice → (engine, inference precision): each engine in each precision it offers on
+    this machine (bfloat16 on OpenVINO only where the CPU has it)."""
+    return {runtime_key(engine, precision): (engine, precision) for engine in ENGINE_TITLES for precision in reversed(stylizer.precisions(engine))}
 
 
 def shared_stylizer() -> Stylizer:
@@ -232,14 +248,16 @@ def choose_options(stylizer: Stylizer, webcam: bool) -> StylizeOptions:
         key="transfer",
         horizontal=True, format_func=lambda n: f"{VARIANT_LABELS.get(n, n)} · {transfers[n].bytes / 1e6:.2f} MB"
     )
-    st.session_state.setdefault("engine", stylizer.engine.name)
-    engine = st.radio("Runtime", list(ENGINE_TITLES), key="engine", horizontal=True, format_func=ENGINE_TITLES.get)
+    runtimes = runtime_choices(stylizer)
+    st.session_state.setdefault("engine", runtime_key(stylizer.engine.name, stylizer.precision_for(StylizeOptions(engine=stylizer.engine.name))))
+    engine, precision = runtimes[st.radio("Runtime", list(runtimes), key="engine", horizontal=True, format_func=runtime_title)]
     options = StylizeOptions(
         transfer=transfer,
         segmenter=segmenter,
         mask=mask,
         strength=strength,
         engine=engine,
+        precision=precision,
         keep_colors=keep_colors,
         mix_with=mix_with,
         mix=mix,
@@ -328,7 +346,7 @@ def describe(result: Result) -> str:
     colours = " · the photo's own colours" if options.keep_colors else ""
     return (
         f"{width}×{height} px · {result.style} · {what}{colours} · strength {options.strength:.2f} · "
-        f"{VARIANT_LABELS.get(options.transfer, options.transfer)} on {ENGINE_TITLES[result.engine]}, painted at {paint_w}×{paint_h} · "
+        f"{VARIANT_LABELS.get(options.transfer, options.transfer)} on {runtime_title(runtime_key(result.engine, result.precision))}, painted at {paint_w}×{paint_h} · "
         f"total {result.total_ms:.0f} ms · " + " · ".join(f"{stage} {ms:.0f} ms" for stage, ms in result.stages)
     )
 
@@ -356,7 +374,7 @@ def comparison_table(comparison: Comparison) -> pd.DataFrame:
         rows.append(
             {
                 "Model": f"{'transfer' if r.kind == 'transfer' else 'segment'} · {VARIANT_LABELS.get(r.name, SEGMENTER_LABELS.get(r.name, r.name))}",
-                "Runtime": ENGINE_TITLES[r.engine],
+                "Runtime": runtime_title(runtime_key(r.engine, r.inference_precision)),
                 "Precision": PRECISION_LABELS.get(r.precision, r.precision),
                 "Size": r.file_bytes / 1e6,
                 "Load": r.load_ms,
@@ -417,7 +435,7 @@ def show_comparison(stylizer: Stylizer, result: Result, style: str | Style) -> N
     reference = reference_for(stylizer)
     st.write(
         f"Runs every transfer variant{' and every segmentation model' if result.options.mask != 'full' else ''} on both runtimes "
-        f"({' and '.join(ENGINE_TITLES.values())}) on this photo and style, here and now, interleaved. A transfer variant's fidelity is PSNR against the float reference "
+        f"({' and '.join(ENGINE_TITLES.values())}; each transfer variant in every arithmetic the runtime offers on this CPU) on this photo and style, here and now, interleaved. A transfer variant's fidelity is PSNR against the float reference "
         f"({VARIANT_LABELS[reference['transfer']]} transfer and {SEGMENTER_LABELS[reference['segment']]} on {ENGINE_TITLES[reference['engine']]}); higher is closer."
     )
     runs_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
@@ -449,7 +467,7 @@ def show_comparison(stylizer: Stylizer, result: Result, style: str | Style) -> N
                 st.image(crop, width=crop.shape[1], output_format="PNG")
                 fidelity = fidelity_text(report)
                 model = VARIANT_LABELS.get(report.name, SEGMENTER_LABELS.get(report.name, report.name))
-                st.caption(f"**{report.kind} {model}** · {ENGINE_TITLES[report.engine]} · {report.median_ms:.0f} ms · {fidelity}")
+                st.caption(f"**{report.kind} {model}** · {runtime_title(runtime_key(report.engine, report.inference_precision))} · {report.median_ms:.0f} ms · {fidelity}")
 
 
 # --- the webcam ----------------------------------------------------------------------------------

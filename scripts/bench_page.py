@@ -87,6 +87,7 @@ def main() -> int:
     parser.add_argument("--from", dest="source", default=str(ROOT.parent / "shared"))
     parser.add_argument("--photo-runs", type=int, default=5)
     parser.add_argument("--webcam-seconds", type=float, default=20.0)
+    parser.add_argument("--webcam-only", action="store_true", help="skip the photo and visitor figures (for runs alternated against another checkout)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -112,14 +113,15 @@ def main() -> int:
                     page.context.close()
 
             waits, library_ms = [], []
-            for style in STYLES[: args.photo_runs]:
+            for style in [] if args.webcam_only else STYLES[: args.photo_runs]:
                 waits.append(pick_style(page, style))
                 done = page.get_by_text(re.compile(rf"^\d+×\d+ px · {re.escape(style)} · ")).inner_text()
                 library_ms.append(float(re.search(r"total (\d+) ms", done).group(1)))
-            figures["photo_wait_median_s"] = statistics.median(waits)
-            figures["photo_library_total_median_ms"] = statistics.median(library_ms)
+            if waits:
+                figures["photo_wait_median_s"] = statistics.median(waits)
+                figures["photo_library_total_median_ms"] = statistics.median(library_ms)
 
-            for count in (2, 4):
+            for count in () if args.webcam_only else (2, 4):
                 waits = visitors_at_once(browser, url, count)
                 figures[f"visitors_{count}_wait_median_s"] = statistics.median(waits)
                 figures[f"visitors_{count}_wait_p95_s"] = p95(waits)

@@ -1,8 +1,12 @@
 """``python -m stylize bench``: every model on every runtime, and three end-to-end figures.
 
-1. Each model file on each engine at its own input size, 2 threads (``STYLIZE_THREADS``): one
-   warm-up run, then runs interleaved across engines (A, B, A, B …); medians and the ratio of each
-   engine's median to LiteRT's. Loading (read + compile) is timed once per model.
+0. The CPU as the runtimes see it (model name, OpenVINO's capabilities, VNNI): every figure below
+   is read against the hardware that made it.
+1. Each model file on each engine at its own input size, 2 threads (``STYLIZE_THREADS``; the
+   person and face networks 1), each transfer network on OpenVINO in every inference precision
+   the CPU offers: one warm-up run, then runs interleaved (A, B, A, B …); medians and the ratio of
+   each engine's median to LiteRT's. Loading (read + compile) is timed once per model. With
+   ``profile``, the layer types that take each OpenVINO model's time (its per-layer counters).
 2. End to end on the default engine, after a warm-up: a 640×480 webcam frame in background mode
    at 384 on the long side (frames per second), the webcam's flicker with and without steadiness
    and its ghosting (``steady.flicker_figures``), a photo at 1024 on the long side (ms), and a
@@ -14,16 +18,19 @@
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from .engine import ENGINES
+from .engine import BF16, ENGINES, F32
+from .engine.openvino import cpu_has_vnni
 from .imaging import decode_image, jpeg_bytes, resize
 from .memory import peak_rss_mb, reset_peak, rss_mb
 from .pipeline import StylizeOptions, Stylizer
@@ -41,6 +48,7 @@ class ModelFigure:
     load_ms: float
     median_ms: float
     ratio_vs_litert: float | None = None
+    inference_precision: str = F32
 
 
 @dataclass
@@ -48,7 +56,9 @@ class BenchReport:
     runtimes: list[str]
     threads: int
     default_engine: str
+    cpu: dict = field(default_factory=dict)  # model name, OpenVINO's capabilities, VNNI
     models: list[ModelFigure] = field(default_factory=list)
+    profiles: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)  # "model · runtime · precision" → (layer type, ms, %)
     webcam_fps: float = 0.0
     webcam_frame_ms: float = 0.0
     webcam_flicker_raw: float = 0.0  # mean |frame-to-frame change| (0–255) of a still, noisy picture's painting
@@ -71,36 +81,70 @@ def _inputs(model, rng: np.random.Generator) -> dict[str, np.ndarray]:
     return {t.name: rng.random(t.shape, dtype=np.float32) for t in model.inputs}
 
 
-def bench_models(stylizer: Stylizer, runtimes: list[str], runs: int, say: Say) -> list[ModelFigure]:
+def cpu_figures(stylizer: Stylizer) -> dict:
+    """What the CPU offers the runtimes: its model name, OpenVINO's optimisation capabilities, VNNI."""
+    name = next((line.split(":", 1)[1].strip() for line in _cpuinfo().splitlines() if line.startswith("model name")), "unknown")
+    engine = stylizer.engine_named("openvino")
+    return {"model_name": name, "cores": os.cpu_count(), "openvino_capabilities": list(engine.capabilities()), "vnni": cpu_has_vnni(), "precisions": list(engine.precisions())}
+
+
+def _cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+
+
+def bench_models(stylizer: Stylizer, runtimes: list[str], runs: int, say: Say, profile: dict | None = None) -> list[ModelFigure]:
+    """Every model on every runtime (each transfer network in every precision offered), interleaved.
+    With ``profile`` (a dict), it is filled with each OpenVINO model's top layer types by time."""
     rng = np.random.default_rng(0)
     assets = [stylizer.manifest.predict, *stylizer.assets("transfer"), *stylizer.assets("segment"), *stylizer.assets("face")]
+    settings = [
+        (asset, runtime, precision)
+        for asset in assets
+        for runtime in runtimes
+        for precision in (stylizer.precisions(runtime) if asset.role == "transfer" else (F32,))
+    ]
     loaded, figures, times = {}, {}, {}
-    for asset in assets:
-        for runtime in runtimes:
-            model = stylizer.model(asset, runtime)
-            feeds = _inputs(model, rng)
-            model.run(feeds)  # warm-up
-            loaded[(asset.name, runtime)] = (model, feeds)
-            times[(asset.name, runtime)] = []
+    for setting in settings:
+        asset, runtime, precision = setting
+        model = stylizer.model(asset, runtime, precision)
+        feeds = _inputs(model, rng)
+        model.run(feeds)  # warm-up
+        loaded[setting] = (model, feeds)
+        times[setting] = []
     for _ in range(runs):
         for key, (model, feeds) in loaded.items():
             started = time.perf_counter()
             model.run(feeds)
             times[key].append((time.perf_counter() - started) * 1000.0)
-    for asset in assets:
-        for runtime in runtimes:
-            figures[(asset.name, runtime)] = ModelFigure(
-                asset.name, asset.role, runtime, stylizer.load_ms[(runtime, asset.key)], statistics.median(times[(asset.name, runtime)])
-            )
-        if "litert" in runtimes:
-            base = figures[(asset.name, "litert")].median_ms
-            for runtime in runtimes:
-                figures[(asset.name, runtime)].ratio_vs_litert = round(base / figures[(asset.name, runtime)].median_ms, 2)
-    say(f"{'model':<16}{'role':<10}{'runtime':<10}{'load ms':>9}{'median ms':>11}{'× vs LiteRT':>13}")
+    for asset, runtime, precision in settings:
+        figures[(asset.name, runtime, precision)] = ModelFigure(
+            asset.name, asset.role, runtime, stylizer.load_ms[(runtime, asset.key, precision)], statistics.median(times[(asset, runtime, precision)]), None, precision
+        )
+    if "litert" in runtimes:
+        for f in figures.values():
+            f.ratio_vs_litert = round(figures[(f.name, "litert", F32)].median_ms / f.median_ms, 2)
+    say(f"{'model':<16}{'role':<10}{'runtime':<10}{'precision':<11}{'load ms':>9}{'median ms':>11}{'× vs LiteRT':>13}")
     for f in figures.values():
         ratio = "" if f.ratio_vs_litert is None else f"{f.ratio_vs_litert:.2f}×"
-        say(f"{f.name:<16}{f.role:<10}{f.runtime:<10}{f.load_ms:>9.0f}{f.median_ms:>11.1f}{ratio:>13}")
+        say(f"{f.name:<16}{f.role:<10}{f.runtime:<10}{f.inference_precision:<11}{f.load_ms:>9.0f}{f.median_ms:>11.1f}{ratio:>13}")
+    fp16 = figures.get(("fp16", "openvino", F32))
+    if fp16 is not None:
+        against = [(label, figures.get(key)) for label, key in (("int8, f32", ("int8", "openvino", F32)), ("int8, bf16", ("int8", "openvino", BF16)), ("float16, bf16", ("fp16", "openvino", BF16)))]
+        say("transfer at 384² on OpenVINO against float16 in f32: " + ", ".join(f"{label} {f.median_ms / fp16.median_ms:.2f}×" for label, f in against if f is not None))
+    if profile is not None:
+        for (asset, runtime, precision), (model, feeds) in loaded.items():
+            if hasattr(model, "profile"):
+                top = model.profile(feeds, runs=max(3, runs // 4))
+                profile[f"{asset.name} · {runtime} · {precision}"] = top
+                say(f"{asset.name} on {runtime} in {precision}, by layer type: " + ", ".join(f"{kind} {ms:.1f} ms ({share:.0f} %)" for kind, ms, share in top[:PROFILE_TOP]))
+        say("LiteRT: its Python API has no per-operator profiler (the benchmark_model tool of the TensorFlow tree has one); its rows above are whole-model times.")
     return list(figures.values())
+
+
+PROFILE_TOP = 6  # layer types printed per model
 
 
 def bench_end_to_end(stylizer: Stylizer, report: BenchReport, photo: np.ndarray, frames: int, say: Say, flicker_frames: int = 100) -> None:
@@ -182,14 +226,19 @@ def load_all_fresh(runtime: str) -> tuple[float | None, float | None]:
     return round(rss), round(ms)
 
 
-def run_bench(stylizer: Stylizer, runs: int = 20, frames: int = 60, say: Say = print, flicker_frames: int = 100) -> BenchReport:
+def run_bench(stylizer: Stylizer, runs: int = 20, frames: int = 60, say: Say = print, flicker_frames: int = 100, profile: bool = False) -> BenchReport:
     runtimes = list(ENGINES)
     report = BenchReport(runtimes, stylizer.engine.threads, stylizer.engine.name)
     stylizer.prepare()
-    say(f"runtimes {', '.join(runtimes)}; {report.threads} threads; default engine {report.default_engine}; RSS after prepare {rss_mb():.0f} MB")
+    report.cpu = cpu_figures(stylizer)
+    say(
+        f"CPU {report.cpu['model_name']}, {report.cpu['cores']} cores; OpenVINO capabilities {', '.join(report.cpu['openvino_capabilities'])}; "
+        f"VNNI {'yes' if report.cpu['vnni'] else 'no'}; inference precisions offered {', '.join(report.cpu['precisions'])}"
+    )
+    say(f"runtimes {', '.join(runtimes)}; {report.threads} threads; default engine {report.default_engine}, transfer {StylizeOptions.transfer} in {stylizer.precision_for(StylizeOptions())}; RSS after prepare {rss_mb():.0f} MB")
     photo = decode_image(stylizer.store.fetch(stylizer.manifest.get("photo", "boy")).read_bytes())
     bench_end_to_end(stylizer, report, photo, frames, say, flicker_frames)  # first, while only the default engine is loaded
-    report.models = bench_models(stylizer, runtimes, runs, say)
+    report.models = bench_models(stylizer, runtimes, runs, say, report.profiles if profile else None)
     for runtime in runtimes:
         report.rss_all_loaded_mb[runtime], report.load_all_cold_ms[runtime] = load_all_fresh(runtime)
     say(

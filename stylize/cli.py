@@ -18,7 +18,7 @@ from PIL import Image
 from .bench import run_bench
 from .compare import compare_variants
 from .config import Settings
-from .engine import ENGINES
+from .engine import ENGINES, PRECISIONS
 from .errors import InputError, StylizeError
 from .pipeline import MASK_MODES, PREDICT_ENGINE, StylizeOptions, Stylizer, photo_pixels
 from .publish import Publisher
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-side", type=_side, default=1024, help="longest side of the result in pixels, or 'full' for the photo's own size (default 1024)")
     run.add_argument("--paint-side", type=_side, default=None, help="stroke size: the longest side the network paints at, then scaled to the result; smaller is coarser (default: the result's size)")
     run.add_argument("--engine", default=None, help="inference runtime: openvino or litert (default: STYLIZE_ENGINE, else openvino)")
+    run.add_argument("--precision", choices=PRECISIONS, default=None, help="the transfer network's arithmetic on OpenVINO: f32, or bf16 where the CPU has it (default: bf16 there, else f32)")
     run.add_argument("--keep-colors", action="store_true", help="keep the photo's own colours: the artwork gives brightness and texture only")
     run.add_argument("--mix-with", default=None, help="a second style (gallery name or image path) mixed into the first")
     run.add_argument("--mix", type=float, default=0.5, help="how much of --mix-with: 0 the first style alone, 1 the second alone (default 0.5)")
@@ -78,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--runs", type=int, default=20, help="timed runs per model and runtime (default 20)")
     bench.add_argument("--frames", type=int, default=60, help="webcam frames timed (default 60)")
     bench.add_argument("--flicker-frames", type=int, default=100, help="frames of each clip the webcam's flicker and ghosting are measured on (default 100)")
+    bench.add_argument("--profile", action="store_true", help="also print, per model and runtime, the layer types that take the time (OpenVINO's per-layer counters)")
     bench.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     return parser
 
@@ -131,6 +133,7 @@ def cmd_run(stylizer: Stylizer, args: argparse.Namespace) -> int:
         args.max_side,
         args.paint_side,
         engine=args.engine,
+        precision=args.precision,
         letterbox=args.letterbox,
         keep_colors=args.keep_colors,
         mix_with=_style_arg(args.mix_with),
@@ -147,6 +150,7 @@ def cmd_run(stylizer: Stylizer, args: argparse.Namespace) -> int:
     load_ms = (time.perf_counter() - started) * 1000
     result = stylizer.stylize(rgb, style, options)
     result.timings_ms["decode"] += decode_ms
+    result.elapsed_ms = result.total_ms + decode_ms
     try:
         Image.fromarray(result.image).save(args.output)
     except (OSError, ValueError) as exc:
@@ -162,7 +166,7 @@ def cmd_run(stylizer: Stylizer, args: argparse.Namespace) -> int:
         )
         if wanted
     )
-    print(f"{args.output}: {width}×{height} (painted at {paint_w}×{paint_h}), style {result.style}{extras}, transfer {options.transfer} on {result.engine}, mask {options.mask}")
+    print(f"{args.output}: {width}×{height} (painted at {paint_w}×{paint_h}), style {result.style}{extras}, transfer {options.transfer} on {result.engine} ({result.precision}), mask {options.mask}")
     print(f"load {load_ms:.1f} ms (once per process and paint size), then  " + "  ".join(f"{stage} {ms:.1f} ms" for stage, ms in result.stages) + f"  total {result.total_ms:.1f} ms")
     return 0
 
@@ -177,12 +181,12 @@ def cmd_compare(stylizer: Stylizer, args: argparse.Namespace) -> int:
     options = StylizeOptions(mask=args.mask, max_side=args.max_side)
     comparison = compare_variants(stylizer, _read(args.content, "photo"), args.style, options, runs=args.runs, engines=args.engine)
     rows = comparison.rows()
-    print(f"{'variant':<32}{'precision':>10}{'size MB':>9}{'load ms':>9}{'median ms':>11}{'total ms':>10}{'PSNR dB':>9}{'peak MB':>9}")
+    print(f"{'variant':<42}{'precision':>10}{'size MB':>9}{'load ms':>9}{'median ms':>11}{'total ms':>10}{'PSNR dB':>9}{'peak MB':>9}")
     for row in rows:
         fidelity = "ref" if row["reference"] else "∞" if row["psnr_db"] is None else f"{row['psnr_db']:.2f}"
         peak = "" if row["peak_rss_mb"] is None else f"{row['peak_rss_mb']:.0f}"
         print(
-            f"{row['variant']:<32}{row['precision']:>10}{row['size_mb']:>9.3f}{row['load_ms']:>9.0f}{row['median_ms']:>11.1f}"
+            f"{row['variant']:<42}{row['precision']:>10}{row['size_mb']:>9.3f}{row['load_ms']:>9.0f}{row['median_ms']:>11.1f}"
             f"{row['median_total_ms']:>10.1f}{fidelity:>9}{peak:>9}"
         )
     ref = comparison.reference
@@ -190,7 +194,7 @@ def cmd_compare(stylizer: Stylizer, args: argparse.Namespace) -> int:
     for row in rows:
         if row["kind"] == "segment":
             faces = "no face found" if row["faces_kept_pct"] is None else f"worst face kept {row['faces_kept_pct']:.0f} %"
-            print(f"{row['variant']:<32} mask agreement with {ref.segmenter} on {ref.engine} {row['mask_agreement_pct']:.1f} % (IoU), {faces} by the segmenter alone")
+            print(f"{row['variant']:<42} mask agreement with {ref.segmenter} on {ref.engine} {row['mask_agreement_pct']:.1f} % (IoU), {faces} by the segmenter alone")
     if args.json:
         _write_json(args.json, {"photo": str(args.content), "style": args.style, "mask": args.mask, "variants": rows})
     return 0
@@ -214,7 +218,7 @@ def cmd_convert(stylizer: Stylizer, args: argparse.Namespace) -> int:
 def cmd_bench(stylizer: Stylizer, args: argparse.Namespace) -> int:
     if args.json:
         _check_writable(args.json)
-    report = run_bench(stylizer, runs=max(1, args.runs), frames=max(1, args.frames), flicker_frames=max(2, args.flicker_frames))
+    report = run_bench(stylizer, runs=max(1, args.runs), frames=max(1, args.frames), flicker_frames=max(2, args.flicker_frames), profile=args.profile)
     if args.json:
         _write_json(args.json, report.as_json())
     return 0

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .engine import ENGINE_TITLES, ENGINES
+from .engine import BF16, ENGINE_TITLES, ENGINES, F32, PRECISION_TITLES
 from .imaging import psnr
 from .mask_quality import faces_kept
 from .memory import peak_rss_mb, reset_peak, rss_mb
@@ -67,10 +67,12 @@ class VariantReport:
     image: np.ndarray
     mask_agreement: float | None = None  # (segment) % intersection over union with the reference segmenter's mask
     faces_kept: float | None = None  # (segment) % of the worst-kept detected face that the segmenter alone keeps
+    inference_precision: str = F32  # the arithmetic the runtime computed the transfer network in
 
     @property
     def label(self) -> str:
-        return f"{self.kind} {self.name} · {ENGINE_TITLES[self.engine]}"
+        arithmetic = f" · {PRECISION_TITLES[self.inference_precision]}" if self.inference_precision != F32 else ""
+        return f"{self.kind} {self.name} · {ENGINE_TITLES[self.engine]}{arithmetic}"
 
     def as_row(self) -> dict:
         return {
@@ -79,6 +81,7 @@ class VariantReport:
             "model": self.name,
             "runtime": self.engine,
             "precision": self.precision,
+            "inference_precision": self.inference_precision,
             "size_mb": round(self.file_bytes / 1e6, 3),
             "runs": self.runs,
             "load_ms": round(self.load_ms, 1),
@@ -134,8 +137,9 @@ def compare_variants(
     engines: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> Comparison:
-    """Run every transfer variant (and every segmenter, when a mask is on) on every engine
-    ``runs`` times, interleaved, after one warm-up run each."""
+    """Run every transfer variant (and every segmenter, when a mask is on) on every engine — each
+    transfer variant in every inference precision the engine offers here — ``runs`` times,
+    interleaved, after one warm-up run each."""
     runs = max(1, int(runs))
     engines = tuple(engines or ENGINES)
     stylizer.derived_available(probe=True)  # every variant the store has, derived ones included
@@ -143,12 +147,14 @@ def compare_variants(
     rgb = photo_pixels(content, options.max_side)
     style = stylizer.style(style) if isinstance(style, str) else style
     ref = reference_for(stylizer)
-    reference_options = replace(options, transfer=ref["transfer"], segmenter=ref["segment"], engine=ref["engine"])
+    reference_options = replace(options, transfer=ref["transfer"], segmenter=ref["segment"], engine=ref["engine"], precision=F32)
 
     candidates = []
     for engine in engines:
-        base = replace(reference_options, engine=engine)
-        candidates += [("transfer", replace(base, transfer=a.name), a) for a in stylizer.assets("transfer")]
+        base = replace(reference_options, engine=engine)  # float32: a segmenter's row changes nothing else
+        candidates += [
+            ("transfer", replace(base, transfer=a.name, precision=precision), a) for a in stylizer.assets("transfer") for precision in stylizer.precisions(engine)
+        ]
         if options.mask != "full":
             candidates += [("segment", replace(base, segmenter=a.name), a) for a in stylizer.assets("segment")]
     # the reference setting is itself a candidate (twice, with a mask): each distinct setting runs once per round
@@ -192,7 +198,7 @@ def compare_variants(
                 engine=setting.engine,
                 file_bytes=asset.bytes,
                 runs=runs,
-                load_ms=stylizer.load_ms.get((setting.engine, asset.key), load_ms[setting]),
+                load_ms=stylizer.load_ms.get((setting.engine, asset.key, setting.precision), load_ms[setting]),
                 median_ms=statistics.median(r.timings_ms[kind] for r in measured),
                 median_total_ms=statistics.median(r.total_ms for r in measured),
                 psnr_db=psnr(measured[-1].image, reference),
@@ -200,6 +206,7 @@ def compare_variants(
                 is_reference=setting == reference_options,
                 image=measured[-1].image,
                 **(masks.get(setting, {}) if kind == "segment" else {}),
+                inference_precision=setting.precision,
             )
         )
     return Comparison(tuple(reports), reference_options, runs)
@@ -226,4 +233,5 @@ def _mask_figures(stylizer: Stylizer, rgb: np.ndarray, reference: StylizeOptions
 
 def _describe(setting: StylizeOptions) -> str:
     segmenter = f", {setting.segmenter}" if setting.mask != "full" else ""
-    return f"{setting.transfer}{segmenter} on {ENGINE_TITLES[setting.engine]}"
+    arithmetic = " in bfloat16" if setting.precision == BF16 else ""
+    return f"{setting.transfer}{segmenter} on {ENGINE_TITLES[setting.engine]}{arithmetic}"

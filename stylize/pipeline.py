@@ -3,8 +3,9 @@
 decode → segment (person mask) → predict (style vectors, cached; mixed with a second style and
 blended for strength) → transfer (at the photo's own aspect ratio and a chosen resolution; a
 second time for a person's own style) → colours (the photo's own, if kept) → composite (feathered
-mask). A live video steadies the painting and mask against the stream's earlier frames
-(``steady.Steadier``) before the composite.
+mask). A live video steadies the painting and mask against the stream's earlier frames, and
+looks for faces in one frame of a few (``stream.VideoStream``). The person is found on another
+thread while the picture is painted.
 
 Sizes: the photo is scaled so that its longer side is at most ``max_side`` (``None``: its own
 size) — that is the result's size. The transfer network paints at ``paint_side`` on the longer
@@ -20,7 +21,7 @@ import math
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -31,7 +32,7 @@ from PIL import Image
 
 from .colors import keep_colors
 from .config import Settings
-from .engine import Engine, Model, check_engine, make_engine
+from .engine import BF16, F32, Engine, Model, check_engine, check_precision, make_engine
 from .engine.openvino import cpu_has_vnni
 from .errors import InputError, StoreError
 from .faces import Face, FaceDetector, face_mask
@@ -53,8 +54,8 @@ from .imaging import (
 from .manifest import Asset, Manifest, load_manifest
 from .refine import refined_probability
 from .segment import Segmenter
-from .steady import Steadier
 from .store import ModelStore, ProgressTotal
+from .stream import VideoStream
 from .styles import Style, StyleVectors, decode_vectors, vectors_key
 
 MASK_MODES = ("full", "background", "foreground")
@@ -68,8 +69,12 @@ SIZE_MULTIPLE = 4  # the transfer networks halve the picture twice and double it
 # them in float and lands up to 0.08 away per number), and so the vectors cached on disk and
 # published beside the models are the same for every engine.
 PREDICT_ENGINE = "litert"
+# The person and face networks (≤ 257², a few ms each) run on one thread: a second one costs them
+# more CPU than it saves time, and on a live webcam that CPU is a painted frame's.
+SINGLE_THREAD_ROLES = ("segment", "face")
 MASK_SIDE = 2048  # a photo is masked at most at this size
 PHOTO_FACES, VIDEO_FACES = "face-full", "face-short"  # BlazeFace full range finds small faces; short range is made for a camera at arm's length
+MASK_WORKERS = 4  # requests whose person is being found at once; more wait their turn
 RETRY_PREPARE_AFTER = 20.0  # seconds: a failed preparation is not started again sooner
 
 
@@ -77,6 +82,13 @@ RETRY_PREPARE_AFTER = 20.0  # seconds: a failed preparation is not started again
 # dot-product instruction (VNNI); elsewhere OpenVINO computes int8 exactly only in f32
 # (engine/openvino.py), slower than the float16 model it then trails by 60 dB (README: the runtimes).
 DEFAULT_TRANSFER = "int8" if cpu_has_vnni() else "fp16"
+# Where the CPU has bfloat16 arithmetic (OpenVINO reports BF16) it is offered as a choice; it is the
+# default only by the rule scripts/measure_precision.py checks: every transfer model's bfloat16
+# painting of the sample photos within BF16_FLOOR_DB of its float32 one. Measured on an AVX-512 BF16
+# EPYC: float16 43.1 dB (0.58× the time), dynamic-range 40.1 dB (0.55×), int8 23.9 dB (no faster) —
+# so float32 stays the default (README: the runtimes).
+BF16_FLOOR_DB = 45.0
+DEFAULT_BF16 = False
 
 
 @dataclass(frozen=True)
@@ -89,6 +101,7 @@ class StylizeOptions:
     paint_side: int | None = None  # the stroke size: the longer side the network paints at; None: the result's
     feather: float | None = None  # edge softness in pixels; None: 0.6 % of the longer side
     engine: str | None = None  # "openvino" or "litert"; None: the stylizer's default (STYLIZE_ENGINE)
+    precision: str | None = None  # the transfer network's arithmetic: "f32", or "bf16" on OpenVINO where the CPU has it; None: this machine's default (DEFAULT_BF16)
     letterbox: bool = False  # the old way: paint a 384×384 square (the photo letterboxed into it), scaled back
     keep_colors: bool = False  # the painting's brightness and texture, the photo's colours (see colors.py)
     mix_with: str | Style | None = None  # a second style (gallery name or Style) mixed into the first…
@@ -131,6 +144,12 @@ class StylizeOptions:
             if not isinstance(self.engine, str):
                 raise InputError(f"The option engine is {self.engine!r}; give 'openvino', 'litert' or None.")
             check_engine(self.engine)
+        if self.precision is not None:
+            if not isinstance(self.precision, str):
+                raise InputError(f"The option precision is {self.precision!r}; give 'f32', 'bf16' or None.")
+            check_precision(self.precision)
+            if self.precision == BF16 and self.engine == "litert":
+                raise InputError("LiteRT computes in float32 only; choose OpenVINO for bfloat16, or precision f32.")
 
     def validated(self) -> StylizeOptions:
         """These options (checked when they were made)."""
@@ -185,6 +204,8 @@ class Result:
     paint_size: tuple[int, int] = (0, 0)  # (width, height) the transfer network painted at
     person_style: str | None = None  # the title of the style the person was painted in, if one was given
     faces: list[Face] = field(default_factory=list)  # the faces found (with a mask and keep_faces)
+    precision: str = F32  # the arithmetic the transfer network computed in
+    elapsed_ms: float | None = None  # the request's own time; the mask is found while the picture is painted, so less than the stages' sum
 
     @property
     def stages(self) -> list[tuple[str, float]]:
@@ -193,7 +214,8 @@ class Result:
 
     @property
     def total_ms(self) -> float:
-        return sum(self.timings_ms.values())
+        """The request's time from start to finish (its stages' sum where it was not measured)."""
+        return self.elapsed_ms if self.elapsed_ms is not None else sum(self.timings_ms.values())
 
     @cached_property
     def png(self) -> bytes:
@@ -214,9 +236,10 @@ class Stylizer:
         self.engine = engine  # the default; others are made on demand with the same settings
         self.engines: dict[str, Engine] = {engine.name: engine}
         self.fetch_workers = fetch_workers
-        self._models: dict[tuple[str, str], Model] = {}
-        self.load_ms: dict[tuple[str, str], float] = {}
+        self._models: dict[tuple[str, str, str], Model] = {}
+        self.load_ms: dict[tuple[str, str, str], float] = {}  # (engine, asset key, precision) → ms to read and compile
         self._derived: frozenset[str] | None = None  # keys of the derived variants the store holds, once probed
+        self._mask_workers = ThreadPoolExecutor(max_workers=MASK_WORKERS, thread_name_prefix="stylize-mask")
         self._styles: dict[str, Style] = {}
         self._lock = threading.RLock()
         self._vectors: StyleVectors | None = None
@@ -288,7 +311,7 @@ class Stylizer:
             progress.totals["models"] = sum(len(self.assets(role)) for role in MODEL_ROLES)  # derived variants included now
             for role in MODEL_ROLES:
                 for asset in self.assets(role):
-                    self.model(asset)
+                    self.model(asset, None, self.precision_for(StylizeOptions()) if role == "transfer" else F32)  # as a request will
                     progress.step("models")
             self.adopt_published_vectors()
             for asset in self.gallery:
@@ -321,7 +344,7 @@ class Stylizer:
 
     def load_for(self, options: StylizeOptions) -> None:
         """Load the models ``options`` need now, so that a request's timings hold no loading."""
-        self.model(self.manifest.get("transfer", options.transfer), options.engine)
+        self.model(self.manifest.get("transfer", options.transfer), options.engine, self.precision_for(options))
         if options.mask != "full":
             self.segmenter(options.segmenter, options.engine)
             if options.keep_faces:
@@ -335,7 +358,7 @@ class Stylizer:
         options = options.validated()
         self.load_for(options)
         asset = self.manifest.get("transfer", options.transfer)
-        model = self.model(asset, options.engine)
+        model = self.model(asset, options.engine, self.precision_for(options))
         if options.letterbox:
             return 0.0
         out_w, out_h = output_size(width, height, options.max_side)
@@ -351,6 +374,20 @@ class Stylizer:
             if name not in self.engines:
                 self.engines[name] = make_engine(name, self.engine.threads, getattr(self.engine, "cache_dir", None))
             return self.engines[name]
+
+    def precisions(self, engine: str | None = None) -> tuple[str, ...]:
+        """The inference precisions ``engine`` (None: the default) offers on this machine."""
+        return self.engine_named(engine).precisions()
+
+    def precision_for(self, options: StylizeOptions) -> str:
+        """The transfer network's arithmetic for ``options``: the one asked for, if this machine's
+        engine offers it (one sentence if not), else the machine's default (``DEFAULT_BF16``)."""
+        offered = self.precisions(options.engine)
+        if options.precision is None:
+            return BF16 if DEFAULT_BF16 and BF16 in offered else F32
+        if options.precision not in offered:
+            raise InputError(f"This machine's {self.engine_named(options.engine).name} cannot compute in {options.precision}; choose {F32}.")
+        return options.precision
 
     def paint_size(self, width: int, height: int, options: StylizeOptions) -> tuple[int, int]:
         """(width, height) the transfer network paints a ``width``×``height`` result at."""
@@ -373,15 +410,15 @@ class Stylizer:
             self.vectors.add(style_sha, vector)
         return len(published)
 
-    def model(self, asset: Asset, engine: str | None = None) -> Model:
-        """The asset's model on ``engine`` (None: the default), loaded once."""
+    def model(self, asset: Asset, engine: str | None = None, precision: str = F32) -> Model:
+        """The asset's model on ``engine`` (None: the default) in ``precision``, loaded once."""
         backend = self.engine_named(engine)
-        key = (backend.name, asset.key)
+        key = (backend.name, asset.key, precision)
         with self._lock:
             if key not in self._models:
                 path = self.store.fetch(asset)
                 started = time.perf_counter()
-                self._models[key] = backend.load(path)
+                self._models[key] = backend.load(path, 1 if asset.role in SINGLE_THREAD_ROLES else None, precision)
                 self.load_ms[key] = (time.perf_counter() - started) * 1000.0
             return self._models[key]
 
@@ -410,11 +447,11 @@ class Stylizer:
         asset = self.manifest.get("face", name)
         return FaceDetector(asset, self.model(asset, engine))
 
-    def person_mask(self, rgb: np.ndarray, options: StylizeOptions, video: bool = False) -> tuple[np.ndarray, list[Face]]:
+    def person_mask(self, rgb: np.ndarray, options: StylizeOptions, stream: VideoStream | None = None) -> tuple[np.ndarray, list[Face]]:
         """Where the person is in ``rgb`` (boolean, its height × width), with every face found
         added when ``options.keep_faces`` (a face the segmenter missed is still a person's), and
-        the faces found. A video frame is searched for faces by the short-range detector in one
-        pass and its mask scaled up bilinearly; a photo is searched by the full-range detector, in
+        the faces found. A video frame (of ``stream``) is searched for faces by the short-range
+        detector in one pass, when the stream says it is time to look again; a photo is searched by the full-range detector, in
         tiles, for the small faces of a group, and its mask refined by the guided filter. A photo
         larger than ``MASK_SIDE`` is masked at that size (the network paints at most at it too)
         and the mask scaled up."""
@@ -422,7 +459,11 @@ class Stylizer:
         segmenter = self.segmenter(options.segmenter, options.engine)
         found: list[Face] = []
         if options.keep_faces:
-            found = self.face_detector(VIDEO_FACES if video else PHOTO_FACES, options.engine).detect(fine, tiles=not video)
+            if stream is None:
+                found = self.face_detector(PHOTO_FACES, options.engine).detect(fine)
+            else:
+                detector = self.face_detector(VIDEO_FACES, options.engine)
+                found = stream.faces((fine.shape[1], fine.shape[0]), lambda: detector.detect(fine, tiles=False))
         probability = segmenter.model_probability(fine, found)  # a person the whole picture hides is looked for around their face
         faces: list[Face] = []
         if found:
@@ -444,12 +485,13 @@ class Stylizer:
         """Paint ``content`` (file bytes or RGB pixels) in ``style`` (a gallery name or a Style)."""
         return self._run(content, style, options, None)
 
-    def stylize_for_video(self, frame: np.ndarray, style: str | Style, options: StylizeOptions, steadier: Steadier) -> Result:
+    def stylize_for_video(self, frame: np.ndarray, style: str | Style, options: StylizeOptions, stream: VideoStream) -> Result:
         """Paint one frame of a live video: as ``stylize``, with the painting and the person mask
-        steadied against the stream's earlier frames (``steadier`` keeps them; one per stream)."""
-        return self._run(frame, style, options, steadier)
+        steadied against the stream's earlier frames and its faces looked for in one frame of a
+        few (``stream`` remembers them; one per stream)."""
+        return self._run(frame, style, options, stream)
 
-    def _run(self, content: bytes | np.ndarray, style: str | Style, options: StylizeOptions | None, steadier: Steadier | None) -> Result:
+    def _run(self, content: bytes | np.ndarray, style: str | Style, options: StylizeOptions | None, stream: VideoStream | None) -> Result:
         options = options if options is not None else StylizeOptions()
         if not isinstance(options, StylizeOptions):
             raise InputError(f"The options are a {type(options).__name__}; pass a StylizeOptions.")
@@ -460,31 +502,28 @@ class Stylizer:
         self.manifest.get("segment", options.segmenter)
         style, mix_with, person_style = (self._style_of(s) for s in (style, options.mix_with, options.person_style))
         timings: dict[str, float] = {}
+        started = time.perf_counter()
         with _timed(timings, "decode"):
             rgb = photo_pixels(content, options.max_side)
-        keep = person_weight = None
-        faces: list[Face] = []
-        with _timed(timings, "segment"):
-            if options.mask != "full":
-                person, faces = self.person_mask(rgb, options, video=steadier is not None)
-                radius = options.feather if options.feather is not None else 0.006 * max(rgb.shape[:2])
-                # the soft edge lies inside what is kept, which would fade a small face: faces stay whole
-                faces_whole = face_mask(faces, rgb.shape[1], rgb.shape[0]) if faces else None
-                if person_style is not None:  # the person gets its own painting; nothing of the photo is kept
-                    person_weight = _with_faces(feather(person, radius), faces_whole)
-                elif options.mask == "background":
-                    keep = _with_faces(feather(person, radius), faces_whole)
-                else:  # person only: the person painted, the background — and every face — kept
-                    painted_part = person & ~faces_whole if faces_whole is not None else person
-                    keep = _with_faces(feather(~painted_part, radius), faces_whole)
-        with _timed(timings, "predict"):
-            vector = self.blended_vector(rgb, style, options.strength, mix_with, options.mix)
-            person_vector = None if person_style is None else self.blended_vector(rgb, person_style, options.strength)
-        with _timed(timings, "transfer"):
-            painted, paint_size = self.transfer(rgb, vector, transfer_asset, options)
-        if person_vector is not None:
-            with _timed(timings, "transfer (person's style)"):
-                person_painted, _ = self.transfer(rgb, person_vector, transfer_asset, options)
+        # the person is found on another thread while the picture is painted (both mostly run
+        # outside the GIL: NumPy, Pillow and the runtimes release it)
+        masking = None if options.mask == "full" else self._mask_workers.submit(self._masks, rgb, options, person_style is not None, stream)
+        try:
+            with _timed(timings, "predict"):
+                vector = self.blended_vector(rgb, style, options.strength, mix_with, options.mix)
+                person_vector = None if person_style is None else self.blended_vector(rgb, person_style, options.strength)
+            with _timed(timings, "transfer"):
+                painted, paint_size = self.transfer(rgb, vector, transfer_asset, options)
+            if person_vector is not None:
+                with _timed(timings, "transfer (person's style)"):
+                    person_painted, _ = self.transfer(rgb, person_vector, transfer_asset, options)
+        except BaseException:
+            if masking is not None:
+                wait([masking])  # no work of this request outlives it
+            raise
+        keep, person_weight, faces, segment_ms = (None, None, [], None) if masking is None else masking.result()
+        if segment_ms is not None:
+            timings["segment"] = segment_ms
         if options.keep_colors:
             with _timed(timings, "colours"):
                 painted = keep_colors(painted, rgb)
@@ -493,9 +532,9 @@ class Stylizer:
         if person_vector is not None:
             with _timed(timings, "composite"):
                 painted = composite(person_painted, painted, person_weight)
-        if steadier is not None:
+        if stream is not None:
             with _timed(timings, "steady"):
-                painted, keep = steadier.update(rgb, painted, keep)
+                painted, keep = stream.steadier.update(rgb, painted, keep)
         with _timed(timings, "composite"):
             image = painted if keep is None else composite(rgb, painted, keep)
         return Result(
@@ -509,7 +548,27 @@ class Stylizer:
             paint_size,
             None if person_style is None else person_style.title,
             faces,
+            precision=self.precision_for(options),
+            elapsed_ms=(time.perf_counter() - started) * 1000.0,
         )
+
+    def _masks(self, rgb: np.ndarray, options: StylizeOptions, person_styled: bool, stream: VideoStream | None) -> tuple[np.ndarray | None, np.ndarray | None, list[Face], float]:
+        """(keep, person_weight, faces, ms): how much of the photo each pixel keeps (or, with a
+        person's style, how much of the person's painting), with the feathered edge."""
+        started = time.perf_counter()
+        keep = person_weight = None
+        person, faces = self.person_mask(rgb, options, stream)
+        radius = options.feather if options.feather is not None else 0.006 * max(rgb.shape[:2])
+        # the soft edge lies inside what is kept, which would fade a small face: faces stay whole
+        faces_whole = face_mask(faces, rgb.shape[1], rgb.shape[0]) if faces else None
+        if person_styled:  # the person gets its own painting; nothing of the photo is kept
+            person_weight = _with_faces(feather(person, radius), faces_whole)
+        elif options.mask == "background":
+            keep = _with_faces(feather(person, radius), faces_whole)
+        else:  # person only: the person painted, the background — and every face — kept
+            painted_part = person & ~faces_whole if faces_whole is not None else person
+            keep = _with_faces(feather(~painted_part, radius), faces_whole)
+        return keep, person_weight, faces, (time.perf_counter() - started) * 1000.0
 
     def _style_of(self, style: str | Style | None) -> Style | None:
         return self.style(style) if isinstance(style, str) else style
@@ -537,7 +596,7 @@ class Stylizer:
     def transfer(self, rgb: np.ndarray, vector: np.ndarray, asset: Asset, options: StylizeOptions) -> tuple[np.ndarray, tuple[int, int]]:
         """The transfer network's painting of ``rgb`` at ``rgb``'s own size, and the (width,
         height) it was painted at."""
-        model = self.model(asset, options.engine)
+        model = self.model(asset, options.engine, self.precision_for(options))
         image_input = next(t.name for t in model.inputs if t.shape[-1] == 3)
         vector_input = next(t.name for t in model.inputs if t.shape[-1] != 3)
         height, width = rgb.shape[:2]

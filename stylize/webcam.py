@@ -7,7 +7,8 @@ per-frame latency for the page to show. It runs on streamlit-webrtc's worker thr
 changes its style and options from its own thread through ``configure``.
 
 With ``steadiness`` above 0 the painting is steadied from frame to frame (``steady.Steadier``):
-where the camera's picture is still, so is the painting.
+where the camera's picture is still, so is the painting. The stream's memory (that, and the faces
+last found) is a ``stream.VideoStream``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import numpy as np
 
 from .errors import InputError, StylizeError
 from .pipeline import StylizeOptions, Stylizer
-from .steady import DEFAULT_STEADINESS, Steadier
+from .steady import DEFAULT_STEADINESS
+from .stream import VideoStream
 from .styles import Style
 
 WINDOW_SECONDS = 3.0
@@ -55,16 +57,16 @@ class LiveStylizer:
         self.stylizer = stylizer
         self._lock = threading.Lock()
         self._style, self._options, self._beside = style, options.validated(), beside
-        self._steadier = Steadier(_checked_steadiness(steadiness))
+        self._stream = VideoStream(_checked_steadiness(steadiness))
         self.reset()
 
     @property
     def steadiness(self) -> float:
-        return self._steadier.steadiness
+        return self._stream.steadiness
 
     def reset(self) -> None:
         """Start the figures afresh (the camera was stopped)."""
-        self._steadier.reset()
+        self._stream.reset()
         with self._lock:
             self._received = self._processed = self._dropped = 0
             self._done_at: deque[float] = deque()
@@ -81,21 +83,21 @@ class LiveStylizer:
             self._style, self._options = style, options
             if beside is not None:
                 self._beside = beside
-            if steadiness is not None and _checked_steadiness(steadiness) != self._steadier.steadiness:
-                self._steadier = Steadier(steadiness)
+            if steadiness is not None and _checked_steadiness(steadiness) != self._stream.steadiness:
+                self._stream = VideoStream(steadiness)
             elif changed:
-                self._steadier.reset()
+                self._stream.reset()
 
     def paint_newest(self, newest: np.ndarray, arrived: int = 1) -> np.ndarray:
         """``newest`` (RGB) painted; the ``arrived - 1`` frames that came before it since the last
         call are counted as dropped and never painted."""
         with self._lock:
-            style, options, beside, steadier = self._style, self._options, self._beside, self._steadier
+            style, options, beside, stream = self._style, self._options, self._beside, self._stream
             self._received += arrived
             self._dropped += arrived - 1
         start = time.perf_counter()
         try:
-            result = self.stylizer.stylize_for_video(newest, style, options, steadier)
+            result = self.stylizer.stylize_for_video(newest, style, options, stream)
             image = np.concatenate([result.original, result.image], axis=1) if beside else result.image
             error = None
         except StylizeError as exc:

@@ -86,18 +86,31 @@ def test_bench_prints_and_writes_its_figures(shared, tmp_path):
     """A short bench (1 timed run per model, 3 webcam frames): the figures it prints and the JSON
     it writes are the same measurements, for both runtimes and every model."""
     out = tmp_path / "bench.json"
-    ran = run_cli("bench", "--runs", "1", "--frames", "3", "--flicker-frames", "8", "--json", str(out), env_extra={"STYLIZE_MODEL_STORE": str(shared)}, cache=tmp_path / "cache")
+    ran = run_cli("bench", "--runs", "1", "--frames", "3", "--flicker-frames", "8", "--profile", "--json", str(out), env_extra={"STYLIZE_MODEL_STORE": str(shared)}, cache=tmp_path / "cache")
     assert ran.returncode == 0, ran.stderr
     figures = json.loads(out.read_text())
     assert figures["runtimes"] == ["openvino", "litert"] and figures["default_engine"] == "openvino"
-    models = {(m["name"], m["runtime"]): m for m in figures["models"]}
+    models = {(m["name"], m["runtime"], m["inference_precision"]): m for m in figures["models"]}
     names = ("predict-int8", "int8", "fp16", "dynamic", "selfie", "selfie-landscape", "deeplabv3", "deeplabv3-gpu", "segm-lite", "face-short", "face-full")
-    assert set(models) == {(n, r) for n in names for r in ("openvino", "litert")}
-    for (name, _runtime), m in models.items():
+    cpu = figures["cpu"]
+    assert cpu["openvino_capabilities"] and "FP32" in cpu["openvino_capabilities"] and cpu["precisions"][0] == "f32"
+    assert ("bf16" in cpu["precisions"]) == ("BF16" in cpu["openvino_capabilities"])
+    assert f"OpenVINO capabilities {', '.join(cpu['openvino_capabilities'])}" in ran.stdout, "the hardware is printed with every run"
+    transfers = ("int8", "fp16", "dynamic")
+    expected_rows = {(n, r, "f32") for n in names for r in ("openvino", "litert")} | {(n, "openvino", p) for n in transfers for p in cpu["precisions"]}
+    assert set(models) == expected_rows, "every model on both runtimes; each transfer network on OpenVINO in every precision offered"
+    for (name, _runtime, _precision), m in models.items():
         assert m["median_ms"] > 0 and m["load_ms"] > 0
-        expected = models[(name, "litert")]["median_ms"] / m["median_ms"]
+        expected = models[(name, "litert", "f32")]["median_ms"] / m["median_ms"]
         assert abs(m["ratio_vs_litert"] - expected) < 0.01
         assert f"{name:<16}" in ran.stdout
+    profiles = figures["profiles"]
+    assert set(profiles) == {f"{n} · openvino · {p}" for n, r, p in expected_rows if r == "openvino"}, "--profile: every OpenVINO model"
+    for key, layers in profiles.items():
+        assert abs(sum(share for _kind, _ms, share in layers) - 100.0) < 0.5 and all(ms > 0 for _kind, ms, _share in layers)
+        name, _, precision = key.split(" · ")
+        assert f"{name} on openvino in {precision}, by layer type: {layers[0][0]}" in ran.stdout
+    assert any(kind.startswith("Convolution") for kind, _ms, _share in profiles["int8 · openvino · f32"][:3]), "the convolutions are among the int8 model's top layers"
     assert figures["webcam_fps"] > 0 and figures["photo_1024_ms"] > 0 and figures["photo_12mp_s"] > 0
     assert figures["photo_12mp_paint"] == "2048×1536" and "→ 4000×3000 (painted at 2048×1536)" in ran.stdout
     assert 100 < figures["peak_rss_mb"] < 24_000

@@ -11,7 +11,7 @@ import numpy as np
 from stylize import StylizeOptions
 from stylize.compare import compare_variants
 from stylize.imaging import decode_image, psnr
-from stylize.steady import Steadier
+from stylize.stream import VideoStream
 from stylize.webcam import LiveStylizer
 
 
@@ -71,7 +71,7 @@ def test_webcam_paints_only_the_newest_frame(stylizer, photo_bytes):
     out = asyncio.run(live(stale + [frame(man)]))
     assert len(out) == 1, "one painted frame comes back however many were queued"
     painted = out[0].to_ndarray(format="rgb24")
-    expected = stylizer.stylize_for_video(man, "style24", options, Steadier(0.0)).image
+    expected = stylizer.stylize_for_video(man, "style24", options, VideoStream(0.0)).image
     assert painted.shape == expected.shape and np.array_equal(painted, expected), "the newest frame is the one painted"
     stats = live.stats()
     assert (stats.received, stats.processed, stats.dropped) == (5, 1, 4)
@@ -99,7 +99,7 @@ def test_webcam_thread_and_page_requests_share_models_safely(stylizer, photo_byt
     options = StylizeOptions(mask="background", max_side=640)
     frame_rgb = decode_image(photo_bytes("boy.jpg"))
     photo = photo_bytes("man_in_suit.jpg")
-    expected_frame = stylizer.stylize_for_video(frame_rgb, "style11", options, Steadier(0.0)).image
+    expected_frame = stylizer.stylize_for_video(frame_rgb, "style11", options, VideoStream(0.0)).image
     expected_photo = stylizer.stylize(photo, "style20", options).image
     live = LiveStylizer(stylizer, "style11", options, steadiness=0.0)
     frames_out, photos_out = [], []
@@ -133,7 +133,7 @@ def test_webcam_frames_are_scaled_by_the_video_library(stylizer, photo_bytes):
     live = LiveStylizer(stylizer, "style24", WEBCAM_OPTIONS)
     painted = asyncio.run(live([frame(rgb)]))[0].to_ndarray(format="rgb24")
     assert painted.shape == (288, 384, 3)
-    expected = stylizer.stylize_for_video(rgb, "style24", WEBCAM_OPTIONS, Steadier(0.0)).image  # scaled by Pillow instead
+    expected = stylizer.stylize_for_video(rgb, "style24", WEBCAM_OPTIONS, VideoStream(0.0)).image  # scaled by Pillow instead
     assert psnr(painted, expected) > 25
     live.configure("style24", WEBCAM_OPTIONS, beside=True)
     both = asyncio.run(live([frame(rgb)]))[0].to_ndarray(format="rgb24")

@@ -9,7 +9,8 @@ from PIL import Image
 
 from stylize import InputError, StylizeError, StylizeOptions
 from stylize.imaging import decode_image, psnr
-from stylize.steady import Steadier, flicker_figures, shifting_clip, still_clip
+from stylize.steady import flicker_figures, shifting_clip, still_clip
+from stylize.stream import VideoStream
 from stylize.styles import Style
 from stylize.webcam import WEBCAM_OPTIONS, LiveStylizer, frame_pixels
 
@@ -99,16 +100,17 @@ def test_steadiness_off_is_the_plain_painting_and_a_new_style_shows_at_once(styl
     photo = decode_image((shared / "photos" / "boy.jpg").read_bytes())
     frames = [frame_pixels(f, WEBCAM_OPTIONS.max_side) for f in still_clip(photo, 6)]
     off = LiveStylizer(stylizer, "style19", WEBCAM_OPTIONS, steadiness=0.0)
-    assert all(np.array_equal(off.paint_newest(f), stylizer.stylize_for_video(f, "style19", WEBCAM_OPTIONS, Steadier(0.0)).image) for f in frames[:2])
+    plain = VideoStream(0.0)  # the same stream memory (faces looked for in one frame of a few), no steadying
+    assert all(np.array_equal(off.paint_newest(f), stylizer.stylize_for_video(f, "style19", WEBCAM_OPTIONS, plain).image) for f in frames[:4])
     steady = LiveStylizer(stylizer, "style19", WEBCAM_OPTIONS, steadiness=0.9)
     for f in frames[:5]:
         steady.paint_newest(f)
     steady.configure("style5", WEBCAM_OPTIONS)
-    assert np.array_equal(steady.paint_newest(frames[5]), stylizer.stylize_for_video(frames[5], "style5", WEBCAM_OPTIONS, Steadier(0.0)).image), "no blend with the old style"
+    assert np.array_equal(steady.paint_newest(frames[5]), stylizer.stylize_for_video(frames[5], "style5", WEBCAM_OPTIONS, VideoStream(0.0)).image), "no blend with the old style"
     moving = [frame_pixels(f, WEBCAM_OPTIONS.max_side) for f in shifting_clip(photo, 3, step=40)]
     for f in moving[:2]:
         steady.paint_newest(f)
-    assert psnr(steady.paint_newest(moving[2]), stylizer.stylize_for_video(moving[2], "style5", WEBCAM_OPTIONS, Steadier(0.0)).image) > 40, "a picture that moved everywhere is painted afresh"
+    assert psnr(steady.paint_newest(moving[2]), stylizer.stylize_for_video(moving[2], "style5", WEBCAM_OPTIONS, VideoStream(0.0)).image) > 40, "a picture that moved everywhere is painted afresh"
     with pytest.raises(InputError, match="Steadiness"):
         LiveStylizer(stylizer, "style19", WEBCAM_OPTIONS, steadiness=1.0)
 
@@ -118,5 +120,39 @@ def test_creative_options_apply_to_webcam_frames(stylizer, shared):
     frame = frame_pixels(next(still_clip(photo, 1)), WEBCAM_OPTIONS.max_side)
     options = StylizeOptions(max_side=384, segmenter="segm-lite", mask="background", keep_colors=True, mix_with="style5", mix=0.5)
     live = LiveStylizer(stylizer, "style19", options, steadiness=0.0)
-    assert np.array_equal(live.paint_newest(frame), stylizer.stylize_for_video(frame, "style19", options, Steadier(0.0)).image)
+    assert np.array_equal(live.paint_newest(frame), stylizer.stylize_for_video(frame, "style19", options, VideoStream(0.0)).image)
     assert live.stats().error is None
+
+
+def test_a_video_stream_looks_for_faces_in_one_frame_of_a_few(stylizer, shared):
+    """The face detector runs on the first frame, then once every FACES_EVERY frames, and afresh
+    when the frame size changes or the stream is reset; in between, the faces last found stand —
+    and a face found there is kept whole in the painted frames that reuse it."""
+    from stylize.faces import face_mask
+    from stylize.stream import FACES_EVERY
+
+    stream = VideoStream(0.0)
+    calls = []
+
+    def find():
+        calls.append(len(calls))
+        return []
+
+    for _ in range(2 * FACES_EVERY):
+        stream.faces((384, 288), find)
+    assert len(calls) == 2
+    stream.faces((288, 384), find)
+    assert len(calls) == 3, "a new frame size is searched at once"
+    stream.reset()
+    stream.faces((288, 384), find)
+    assert len(calls) == 4, "a reset stream is searched at once"
+
+    photo = decode_image((shared / "photos" / "boy.jpg").read_bytes())
+    frames = [frame_pixels(f, WEBCAM_OPTIONS.max_side) for f in still_clip(photo, FACES_EVERY)]
+    live = LiveStylizer(stylizer, "style19", WEBCAM_OPTIONS, steadiness=0.0)
+    first = stylizer.stylize_for_video(frames[0], "style19", WEBCAM_OPTIONS, VideoStream(0.0))
+    assert first.faces, "the boy's face is found"
+    for f in frames:
+        painted = live.paint_newest(f)
+        whole = face_mask(first.faces, f.shape[1], f.shape[0])
+        assert np.abs(painted[whole].astype(int) - f[whole].astype(int)).mean() < 1.0, "the face is kept, in frames that reuse it too"

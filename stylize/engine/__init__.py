@@ -11,14 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError
-from .base import Engine, Model, TensorInfo
+from .base import BF16, F32, PRECISION_TITLES, PRECISIONS, Engine, Model, TensorInfo
 from .litert import LiteRTEngine
 from .openvino import OpenVINOEngine
 
 ENGINES: dict[str, type] = {"openvino": OpenVINOEngine, "litert": LiteRTEngine}
 ENGINE_TITLES = {"openvino": "OpenVINO", "litert": "LiteRT"}
 
-__all__ = ["ENGINES", "ENGINE_TITLES", "Engine", "LiteRTEngine", "Model", "OpenVINOEngine", "TensorInfo", "check_engine", "make_engine"]
+__all__ = ["BF16", "ENGINES", "ENGINE_TITLES", "F32", "PRECISIONS", "PRECISION_TITLES", "Engine", "LiteRTEngine", "Model", "OpenVINOEngine", "TensorInfo", "check_engine", "check_precision", "make_engine"]
 
 
 def check_engine(name: str) -> str:
@@ -30,3 +30,10 @@ def check_engine(name: str) -> str:
 
 def make_engine(name: str, threads: int, cache_dir: Path | None = None) -> Engine:
     return ENGINES[check_engine(name)](threads=threads, cache_dir=cache_dir)
+
+
+def check_precision(name: str) -> str:
+    """``name`` if it is a known inference precision, else one clear sentence."""
+    if name not in PRECISIONS:
+        raise InputError(f"{name!r} is not an inference precision; use one of: {', '.join(PRECISIONS)} (--precision).")
+    return name

@@ -51,11 +51,23 @@ class Model(Protocol):
         ...
 
 
+F32, BF16 = "f32", "bf16"  # the arithmetic a runtime may compute a float network in
+PRECISIONS = (F32, BF16)
+PRECISION_TITLES = {F32: "float32", BF16: "bfloat16"}
+
+
 class Engine(Protocol):
     name: str
     threads: int
 
-    def load(self, path: Path) -> Model: ...
+    def load(self, path: Path, threads: int | None = None, precision: str = F32) -> Model:
+        """The model in ``path``, run on ``threads`` threads (None: the engine's own number), its
+        float arithmetic in ``precision`` (one of ``precisions()``)."""
+        ...
+
+    def precisions(self) -> tuple[str, ...]:
+        """The inference precisions this engine offers on this machine, ``F32`` first."""
+        ...
 
 
 T = TypeVar("T")

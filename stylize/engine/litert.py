@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
-from .base import IntegerIO, Model, ShapeCache, Shapes, TensorInfo, feed_shapes, spatial_scale
+from .base import F32, IntegerIO, Model, ShapeCache, Shapes, TensorInfo, feed_shapes, spatial_scale
 from .resize import TFLiteResizeSizes
 
 # LiteRT's interpreters hold about 2 KB per input pixel for the transfer network (≈0.6 GB at
@@ -86,5 +86,10 @@ class LiteRTEngine:
     cache_dir: Path | None = None  # LiteRT keeps nothing on disk
     name: str = "litert"
 
-    def load(self, path: Path) -> Model:
-        return LiteRTModel(path, self.threads)
+    def load(self, path: Path, threads: int | None = None, precision: str = F32) -> Model:
+        if precision != F32:
+            raise ModelError(f"LiteRT computes in float32 only, not {precision}; choose OpenVINO for {precision}.")
+        return LiteRTModel(path, threads or self.threads)
+
+    def precisions(self) -> tuple[str, ...]:
+        return (F32,)
