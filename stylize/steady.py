@@ -63,18 +63,19 @@ class Steadier:
         if self.steadiness == 0.0:
             return painting, keep
         grey = motion_copy(frame)
-        current = painting.astype(np.float32)
         with self._lock:
             previous, before, kept = self._grey, self._painting, self._keep
-            comparable = previous is not None and before is not None and previous.shape == grey.shape and before.shape == current.shape
+            comparable = previous is not None and before is not None and previous.shape == grey.shape and before.shape == painting.shape
             if not comparable or (keep is None) != (kept is None):
-                steady, steady_keep = current, keep
+                steady, steady_keep = painting, keep
             else:
                 weight = stillness(previous, grey, frame.shape[1], frame.shape[0]) * np.float32(self.steadiness)
-                steady = current + (before - current) * weight[..., None]
+                # the blend of the two uint8 paintings in one pass (Pillow's composite, weight on 0–255)
+                held = Image.fromarray(np.clip(weight * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
+                steady = np.array(Image.composite(Image.fromarray(before), Image.fromarray(painting), held))
                 steady_keep = None if keep is None else keep + (kept - keep) * weight
             self._grey, self._painting, self._keep = grey, steady, steady_keep
-        return (steady + 0.5).astype(np.uint8), steady_keep  # a blend of uint8 paintings: already within 0–255
+        return steady, steady_keep
 
 
 def motion_copy(frame: np.ndarray) -> np.ndarray:

@@ -109,11 +109,16 @@ def test_compare_variants_shows_measured_figures(page_env):
     assert not at.exception
     table = at.dataframe[0].value
     assert list(table.columns) == ["Model", "Runtime", "Precision", "Size", "Load", "Median latency", "Whole request", "Memory", "Fidelity"]
-    models = ["transfer · int8", "transfer · float16", "transfer · dynamic-range int8", "segment · MediaPipe selfie", "segment · MediaPipe selfie, landscape (video)", "segment · DeepLabV3", "segment · DeepLabV3, GPU build", "segment · Meet segm_lite"]
-    assert list(table["Model"]) == models * 2
-    assert list(table["Runtime"]) == ["OpenVINO"] * 8 + ["LiteRT"] * 8
+    from stylize.engine import OpenVINOEngine
+
+    arithmetic = {"f32": "OpenVINO", "bf16": "OpenVINO · bfloat16"}  # the transfer variants in every precision this CPU offers
+    precisions = OpenVINOEngine().precisions()
+    transfers = ["transfer · int8", "transfer · float16", "transfer · dynamic-range int8"]
+    segments = ["segment · MediaPipe selfie", "segment · MediaPipe selfie, landscape (video)", "segment · DeepLabV3", "segment · DeepLabV3, GPU build", "segment · Meet segm_lite"]
+    assert list(table["Model"]) == [t for t in transfers for _ in precisions] + segments + transfers + segments
+    assert list(table["Runtime"]) == [arithmetic[p] for _ in transfers for p in precisions] + ["OpenVINO"] * 5 + ["LiteRT"] * 8
     assert (table["Median latency"] > 0).all() and (table["Load"] > 0).all()
-    assert table["Size"].round(3).tolist()[:3] == [0.284, 0.422, 0.244]
+    assert table["Size"].round(3).tolist()[:: len(precisions)][:3] == [0.284, 0.422, 0.244]
     fidelity = dict(zip(table["Model"] + " · " + table["Runtime"], table["Fidelity"], strict=True))
     assert fidelity["transfer · float16 · LiteRT"] == "float reference"
     assert all(fidelity[f"transfer · {v} · {r}"].endswith(" dB") for v in ("int8", "dynamic-range int8") for r in ("OpenVINO", "LiteRT"))

@@ -21,8 +21,13 @@ def test_compare_measures_every_variant_on_every_runtime(stylizer, photo_bytes, 
     comparison = compare_variants(
         stylizer, photo, "style19", StylizeOptions(mask="background", transfer="int8"), runs=2, progress=lambda done, total, what: seen.append((done, total))
     )
-    models = ["transfer int8", "transfer fp16", "transfer dynamic", "segment selfie", "segment selfie-landscape", "segment deeplabv3", "segment deeplabv3-gpu", "segment segm-lite"]
-    assert [r.label for r in comparison.reports] == [f"{m} · {e}" for e in ("OpenVINO", "LiteRT") for m in models]
+    segments = ["segment selfie", "segment selfie-landscape", "segment deeplabv3", "segment deeplabv3-gpu", "segment segm-lite"]
+    arithmetic = {"f32": "", "bf16": " · bfloat16"}  # each transfer variant in every precision the runtime offers on this CPU
+    expected = []
+    for engine, title in (("openvino", "OpenVINO"), ("litert", "LiteRT")):
+        expected += [f"transfer {m} · {title}{arithmetic[p]}" for m in ("int8", "fp16", "dynamic") for p in stylizer.precisions(engine)]
+        expected += [f"{m} · {title}" for m in segments]
+    assert [r.label for r in comparison.reports] == expected
     by_label = {r.label: r for r in comparison.reports}
     for report in comparison.reports:
         asset = manifest.get(report.kind, report.name)
@@ -44,8 +49,10 @@ def test_compare_measures_every_variant_on_every_runtime(stylizer, photo_bytes, 
         assert by_label[f"transfer dynamic · {engine}"].psnr_db < 60
     assert 40 < by_label["transfer fp16 · OpenVINO"].psnr_db < float("inf"), "the other runtime's float model is close, not identical"
     assert psnr(by_label["transfer int8 · LiteRT"].image, by_label["transfer fp16 · LiteRT"].image) == by_label["transfer int8 · LiteRT"].psnr_db
-    # progress counts every run: 7 distinct settings per runtime (fp16 + selfie is both a transfer and a segment candidate), warm-up + 2 runs each
-    assert seen[-1] == (42, 42) and [d for d, _ in seen] == list(range(1, 43))
+    # progress counts every run: per runtime, 3 transfer variants × its precisions and 5 segmenters, less one (fp16 + selfie in
+    # float32 is both a transfer and a segment candidate); warm-up + 2 runs each
+    settings = sum(3 * len(stylizer.precisions(e)) + 4 for e in ("openvino", "litert"))
+    assert seen[-1] == (3 * settings, 3 * settings) and [d for d, _ in seen] == list(range(1, 3 * settings + 1))
     rows = comparison.rows()
     reference_row = next(r for r in rows if r["variant"] == "transfer fp16 · LiteRT")
     assert reference_row["psnr_db"] is None and rows[0]["size_mb"] == round(by_label["transfer int8 · OpenVINO"].file_bytes / 1e6, 3)
@@ -54,7 +61,7 @@ def test_compare_measures_every_variant_on_every_runtime(stylizer, photo_bytes, 
 
 def test_compare_full_mask_skips_segmenters(stylizer, photo_bytes):
     comparison = compare_variants(stylizer, photo_bytes("boy.jpg"), "style3", StylizeOptions(mask="full"), runs=1, engines=["openvino"])
-    assert [r.kind for r in comparison.reports] == ["transfer"] * 3 and {r.engine for r in comparison.reports} == {"openvino"}
+    assert [r.kind for r in comparison.reports] == ["transfer"] * 3 * len(stylizer.precisions("openvino")) and {r.engine for r in comparison.reports} == {"openvino"}
 
 
 def frame(rgb: np.ndarray) -> av.VideoFrame:
