@@ -39,29 +39,30 @@ def refined_probability(probability: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     guide = np.asarray(grey.resize((work_w, work_h), Image.Resampling.BILINEAR) if (work_w, work_h) != (width, height) else grey, dtype=np.float32) / 255.0
     p = resize_plane(probability, work_w, work_h)
     radius = max(1, round(RADIUS * max(work_w, work_h)))
-    mean_i, mean_p = box_mean(guide, radius), box_mean(p, radius)
-    a = (box_mean(guide * p, radius) - mean_i * mean_p) / (box_mean(guide * guide, radius) - mean_i * mean_i + EPS)
+    mean_i, mean_p, mean_ip, mean_ii = box_mean(np.stack([guide, p, guide * p, guide * guide]), radius)
+    a = (mean_ip - mean_i * mean_p) / (mean_ii - mean_i * mean_i + EPS)
     b = mean_p - a * mean_i
-    mean_a, mean_b = resize_plane(box_mean(a, radius), width, height), resize_plane(box_mean(b, radius), width, height)
+    mean_a, mean_b = (resize_plane(plane, width, height) for plane in box_mean(np.stack([a, b]), radius))
     full = np.asarray(grey, dtype=np.float32)
     full *= mean_a / 255.0
     full += mean_b
     return full
 
 
-def box_mean(plane: np.ndarray, radius: int) -> np.ndarray:
-    """The mean over a (2·radius + 1)² window around each value (windows cut at the edges). The
-    radius is a few values at the working size, so the window is summed from shifted views (one
-    vectorised add each), which is several times faster than running sums down the columns."""
-    height, width = plane.shape
-    padded = np.pad(plane.astype(np.float32, copy=False), radius)
+def box_mean(planes: np.ndarray, radius: int) -> np.ndarray:
+    """The mean over a (2·radius + 1)² window around each value of a plane, or of each plane of a
+    stack (windows cut at the edges). The radius is a few values at the working size, so the
+    window is summed from shifted views (one vectorised add each), which is several times faster
+    than running sums down the columns."""
+    *stack, height, width = planes.shape
+    padded = np.pad(planes.astype(np.float32, copy=False), [(0, 0)] * len(stack) + [(radius, radius)] * 2)
     window = 2 * radius + 1
-    rows = padded[0:height].copy()
+    rows = padded[..., 0:height, :].copy()
     for dy in range(1, window):
-        rows += padded[dy : dy + height]
-    total = rows[:, 0:width].copy()
+        rows += padded[..., dy : dy + height, :]
+    total = rows[..., 0:width].copy()
     for dx in range(1, window):
-        total += rows[:, dx : dx + width]
+        total += rows[..., dx : dx + width]
     total *= _reciprocal_counts(height, width, radius)
     return total
 
