@@ -14,6 +14,7 @@ COPY requirements.txt .
 RUN pip install --no-compile -r requirements.txt
 
 COPY --chown=app:app app.py serve.py ./
+COPY --chown=app:app page ./page
 COPY --chown=app:app stylize ./stylize
 COPY --chown=app:app models/manifest.toml ./models/manifest.toml
 COPY --chown=app:app .streamlit ./.streamlit

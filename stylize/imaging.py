@@ -238,9 +238,12 @@ def feather(mask: np.ndarray, radius: float) -> np.ndarray:
     person whose background is painted."""
     if radius <= 0:
         return mask.astype(np.float32)
-    image = Image.fromarray(from_unit_float(mask.astype(np.float32)), mode="L")
-    blurred = np.asarray(image.filter(ImageFilter.GaussianBlur(radius)), dtype=np.float32) / 255.0
-    return np.clip(2.0 * blurred - 1.0, 0.0, 1.0)
+    image = Image.fromarray(mask.astype(np.uint8, copy=False) * np.uint8(255), mode="L")
+    inside = image.filter(ImageFilter.GaussianBlur(radius)).point(_INSIDE)  # 2·blurred − 1, on 0–255
+    return np.asarray(inside, dtype=np.float32) * np.float32(1.0 / 255.0)
+
+
+_INSIDE = [min(255, max(0, 2 * level - 255)) for level in range(256)]  # the blur's upper half, stretched to 0–255
 
 
 def composite(keep: np.ndarray, painted: np.ndarray, keep_weight: np.ndarray) -> np.ndarray:

@@ -97,9 +97,41 @@ def test_unreadable_upload_is_a_message_and_other_sessions_carry_on(page_env, ph
     broken.file_uploader(key="photo").set_value(("notes.jpg", b"these are not pixels", "image/jpeg")).run()
     assert not broken.exception
     assert [e.value for e in broken.error] == ["The photo is not an image we can read; choose a JPEG, PNG or WEBP file."]
+    result_column, controls_column = broken.columns[:2]
+    assert [e.value for e in result_column.error] == [broken.error[0].value] and not controls_column.error, "the error stands where the picture would be"
     healthy.file_uploader(key="photo").set_value(("boy.jpg", photo_bytes("boy.jpg"), "image/jpeg")).run()
     assert not healthy.exception and not healthy.error
     assert result_caption(healthy).startswith("640×426 px")
+
+
+def jpeg(photo: bytes, width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.open(io.BytesIO(photo)).convert("RGB").resize((width, height)).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def size_radio(at: AppTest):
+    return next(r for r in at.radio if r.label == "Result size")
+
+
+def test_the_chosen_size_survives_other_choices_and_a_new_photo_starts_at_the_default(page_env, photo_bytes):
+    """A photo set to Full size stays at full size through a style change, a runtime switch and a
+    mask change (each repaint changes the options' time estimates); a new photo starts at 1024 px."""
+    at = open_page()
+    at.file_uploader(key="photo").set_value(("wide.jpg", jpeg(photo_bytes("boy.jpg"), 2000, 1500), "image/jpeg")).run()
+    assert size_radio(at).value == "1024" and result_caption(at).startswith("1024×768 px")
+    size_radio(at).set_value("full").run()
+    assert result_caption(at).startswith("2000×1500 px")
+    for change in (lambda: at.selectbox(key="style").set_value("The Great Wave"), lambda: at.radio(key="engine").set_value("litert"), lambda: at.radio(key="mask").set_value("full")):
+        change().run()
+        assert not at.exception
+        assert size_radio(at).value == "full" and result_caption(at).startswith("2000×1500 px"), result_caption(at)
+    size_radio(at).set_value("512").run()
+    at.selectbox(key="style").set_value("Starry Night").run()
+    at.selectbox(key="style").set_value("The Great Wave").run()
+    assert result_caption(at).startswith("512×384 px"), "512 px stays through two style changes"
+    at.file_uploader(key="photo").set_value(("other.jpg", jpeg(photo_bytes("man_in_suit.jpg"), 1500, 2000), "image/jpeg")).run()
+    assert size_radio(at).value == "1024" and result_caption(at).startswith("768×1024 px"), "a new photo starts at the stated default"
 
 
 def test_compare_variants_shows_measured_figures(page_env):
@@ -125,6 +157,11 @@ def test_compare_variants_shows_measured_figures(page_env):
     assert fidelity["segment · MediaPipe selfie · LiteRT"].startswith("mask 100.0 % · faces "), "the best mask agrees with itself"
     assert fidelity["segment · DeepLabV3 · LiteRT"] == fidelity["segment · DeepLabV3, GPU build · LiteRT"], "the GPU build of DeepLabV3 gives the same masks"
     assert all(f.startswith("mask ") for m, f in fidelity.items() if m.startswith("segment"))
+    at.selectbox(key="style").set_value("The Great Wave").run()  # another choice: the figures measured for the last one go
+    assert not at.exception and not at.dataframe
+    assert any("measured for another photo, style or choice" in c.value for c in at.caption)
+    at.run()
+    assert not at.dataframe and not any("measured for another" in c.value for c in at.caption), "said once; the button measures again"
 
 
 def test_unreachable_store_is_one_clear_message(page_env, monkeypatch, tmp_path, caplog):

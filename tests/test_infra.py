@@ -190,6 +190,7 @@ def test_dockerfile_is_slim_non_root_runtime_only():
     runtime = (ROOT / "requirements.txt").read_text().lower()
     assert "tensorflow" not in runtime and "pytest" not in runtime and "moto" not in runtime
     copied = [c.value[0] for c in by_cmd["COPY"]]
+    assert {"app.py", "page", "stylize"} <= set(copied), "the page's frame, its sections and the library"
     for path in copied:
         assert (ROOT / path).exists(), path
     assert "stylize fetch" in by_cmd["CMD"][0].original, "models are fetched from the bucket when the container starts"

@@ -1,0 +1,65 @@
+"""The photo: painted once per choice (kept per visitor, so reruns don't repaint), shown beside the
+original with a caption naming every choice and stage, and offered for download."""
+
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from stylize import Result, Style, StylizeOptions, Stylizer
+
+from .labels import MASK_LABELS, SEGMENTER_LABELS, VARIANT_LABELS, runtime_key, runtime_title
+
+
+def photo_id(photo: bytes) -> str:
+    """What identifies a photo across reruns (the same bytes, whatever their file name)."""
+    return hashlib.sha256(photo).hexdigest()
+
+
+def result_key(photo: bytes, style: str | Style, options: StylizeOptions) -> tuple:
+    """What identifies a result: the photo, the style and every option. A comparison is tied to it."""
+    return (photo_id(photo), style.sha256 if isinstance(style, Style) else style, options)
+
+
+def paint(stylizer: Stylizer, photo: bytes, style: str | Style, options: StylizeOptions) -> Result:
+    """The result for this photo, style and options; kept per visitor so reruns don't repaint."""
+    key = result_key(photo, style, options)
+    cached = st.session_state.get("painted")
+    if cached and cached[0] == key:
+        return cached[1]
+    result = stylizer.stylize(photo, style, options)
+    st.session_state["ms_per_megapixel"] = result.total_ms / max(0.05, result.image.shape[0] * result.image.shape[1] / 1e6)
+    st.session_state["painted"] = (key, result)
+    return result
+
+
+def describe(result: Result) -> str:
+    height, width = result.image.shape[:2]
+    paint_w, paint_h = result.paint_size
+    options = result.options
+    what = MASK_LABELS[options.mask].lower() if result.person_style is None else f"the person in {result.person_style}"
+    if options.mask != "full":
+        faces = len(result.faces)
+        kept = "" if not faces else f", {faces} face{'s' if faces > 1 else ''} {'kept' if options.mask == 'background' or result.person_style else 'left unpainted'}"
+        what += f" (found by {SEGMENTER_LABELS.get(options.segmenter, options.segmenter)}{kept})"
+    colours = " · the photo's own colours" if options.keep_colors else ""
+    return (
+        f"{width}×{height} px · {result.style} · {what}{colours} · strength {options.strength:.2f} · "
+        f"{VARIANT_LABELS.get(options.transfer, options.transfer)} on {runtime_title(runtime_key(result.engine, result.precision))}, painted at {paint_w}×{paint_h} · "
+        f"total {result.total_ms:.0f} ms · " + " · ".join(f"{stage} {ms:.0f} ms" for stage, ms in result.stages)
+    )
+
+
+def show_result(result: Result, photo_name: str, photo_size: tuple[int, int]) -> None:
+    painted, original = st.columns(2)
+    person = "" if result.person_style is None else f" · the person in {result.person_style}"
+    painted.image(result.image, caption=f"Painted · {result.style}{person}", width="stretch", output_format="JPEG")
+    original.image(result.original, caption=f"Original · {photo_name}", width="stretch", output_format="JPEG")
+    height, width = result.image.shape[:2]
+    st.caption(describe(result))
+    if (width, height) != photo_size:
+        st.info(f"Your photo is {photo_size[0]}×{photo_size[1]}; this result is {width}×{height}. Choose *Full size* under Result size to paint it at its own size.")
+    st.download_button(
+        f"Download PNG ({width}×{height})", result.png, file_name=f"stylized-{width}x{height}.png", mime="image/png", key="download", on_click="ignore"
+    )
