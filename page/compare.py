@@ -26,11 +26,17 @@ def comparison_table(comparison: Comparison) -> pd.DataFrame:
                 "Load": r.load_ms,
                 "Median latency": r.median_ms,
                 "Whole request": r.median_total_ms,
-                "Memory": r.peak_rss_mb,
+                "Memory": memory_text(r.peak_rss_mb),
                 "Fidelity": fidelity_text(r),
             }
         )
     return pd.DataFrame(rows)
+
+
+def memory_text(mb: float | None) -> str:
+    if mb is None:
+        return "not measured"
+    return "under 1 MB" if mb < 1 else f"{mb:.0f} MB"
 
 
 def fidelity_text(report) -> str:
@@ -55,7 +61,9 @@ TABLE_COLUMNS = {
     "Load": st.column_config.NumberColumn("Load", format="%.0f ms", help="Reading and compiling the file, once per process"),
     "Median latency": st.column_config.NumberColumn("Median latency", format="%.0f ms", help="Of the stage this model runs"),
     "Whole request": st.column_config.NumberColumn("Whole request", format="%.0f ms"),
-    "Memory": st.column_config.NumberColumn("Memory", format="%.0f MB", help="What loading it and its first run at this size added to the process"),
+    "Memory": st.column_config.TextColumn(
+        "Memory", help="What loading it and its first run at this size added to the process's peak: under 1 MB where it was already loaded and built for this size"
+    ),
 }
 
 
@@ -105,7 +113,7 @@ def show_comparison(stylizer: Stylizer, result: Result, style: str | Style, key:
         return
     comparison = measured[1]
     table = comparison_table(comparison)
-    st.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1) + 3, column_config=TABLE_COLUMNS)
+    st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3, column_config=TABLE_COLUMNS)  # every row, none empty
     transfer_chart, segment_chart = st.columns(2)
     transfer_chart.altair_chart(latency_chart(table, "transfer", "Transfer: latency against size"), width="stretch")
     if (table["Model"].str.startswith("segment")).any():

@@ -183,6 +183,8 @@ def choose_size(options: StylizeOptions, photo_size: tuple[int, int] | None, pho
         horizontal=True,
         help="The network paints at the result's size (fine), at 768 px (medium) or 384 px (coarse) and the painting is scaled to the result: fewer pixels, bigger brush strokes.",
     )
+    if photo_size is not None and strokes == "Medium" and max(output_size(*photo_size, SIZES[size])) <= STROKES["Medium"]:
+        st.caption(f"At this size Medium paints as Fine: the result is at most {STROKES['Medium']} px, the size Medium paints at.")
     return replace(options, max_side=SIZES[size], paint_side=STROKES[strokes])
 
 

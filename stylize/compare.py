@@ -1,6 +1,7 @@
-"""Model variants side by side: runtime × model file, each with its file size, load time, median
-latency, peak memory and fidelity (PSNR) to the float reference — all measured on the machine
-that runs it.
+"""Model variants side by side: runtime × model file (each transfer model in every inference
+precision the runtime offers on this CPU: float32, and bfloat16 where OpenVINO reports it), each
+with its file size, load time, median latency, peak memory and fidelity (PSNR) to the float
+reference — all measured on the machine that runs it.
 
 The float reference is the float16 transfer model with MediaPipe's selfie segmenter, on LiteRT:
 XNNPACK computes float16-weight models in float32, so this is as close to the original float
@@ -178,11 +179,11 @@ def compare_variants(
         load_ms[setting] = (time.perf_counter() - started) * 1000.0
         stylizer.stylize(rgb, style, setting)
         peak[setting] = None if before is None else max(0.0, peak_rss_mb() - before)
-        step(_describe(setting))
+        step(_describe(stylizer, setting))
     for _ in range(runs):
         for setting in settings:
             results[setting].append(stylizer.stylize(rgb, style, setting))
-            step(_describe(setting))
+            step(_describe(stylizer, setting))
 
     reference = results[reference_options][-1].image
     masks = _mask_figures(stylizer, rgb, reference_options, [c[1] for c in candidates if c[0] == "segment"])
@@ -231,7 +232,8 @@ def _mask_figures(stylizer: Stylizer, rgb: np.ndarray, reference: StylizeOptions
     return figures
 
 
-def _describe(setting: StylizeOptions) -> str:
-    segmenter = f", {setting.segmenter}" if setting.mask != "full" else ""
+def _describe(stylizer: Stylizer, setting: StylizeOptions) -> str:
+    """What a setting runs, as a person reads it (the manifest's titles)."""
+    segmenter = f" with the {stylizer.manifest.get('segment', setting.segmenter).title}" if setting.mask != "full" else ""
     arithmetic = " in bfloat16" if setting.precision == BF16 else ""
-    return f"{setting.transfer}{segmenter} on {ENGINE_TITLES[setting.engine]}{arithmetic}"
+    return f"{stylizer.manifest.get('transfer', setting.transfer).title}{segmenter} on {ENGINE_TITLES[setting.engine]}{arithmetic}"

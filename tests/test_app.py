@@ -134,6 +134,15 @@ def test_the_chosen_size_survives_other_choices_and_a_new_photo_starts_at_the_de
     assert size_radio(at).value == "1024" and result_caption(at).startswith("768×1024 px"), "a new photo starts at the stated default"
 
 
+def test_medium_strokes_on_a_small_result_say_they_paint_as_fine(page_env):
+    at = open_page()  # the 640×426 sample
+    at.radio(key="strokes").set_value("Medium").run()
+    assert any("Medium paints as Fine" in c.value for c in at.caption)
+    assert "painted at 640×426" in result_caption(at)
+    at.radio(key="strokes").set_value("Coarse").run()
+    assert not any("Medium paints as Fine" in c.value for c in at.caption) and "painted at 384×256" in result_caption(at)
+
+
 def test_compare_variants_shows_measured_figures(page_env):
     at = open_page()
     at.number_input(key="runs").set_value(2).run()
@@ -150,6 +159,7 @@ def test_compare_variants_shows_measured_figures(page_env):
     assert list(table["Model"]) == [t for t in transfers for _ in precisions] + segments + transfers + segments
     assert list(table["Runtime"]) == [arithmetic[p] for _ in transfers for p in precisions] + ["OpenVINO"] * 5 + ["LiteRT"] * 8
     assert (table["Median latency"] > 0).all() and (table["Load"] > 0).all()
+    assert all(m == "under 1 MB" or (m.endswith(" MB") and int(m.split()[0]) >= 1) for m in table["Memory"]), "no '0 MB'"
     assert table["Size"].round(3).tolist()[:: len(precisions)][:3] == [0.284, 0.422, 0.244]
     fidelity = dict(zip(table["Model"] + " · " + table["Runtime"], table["Fidelity"], strict=True))
     assert fidelity["transfer · float16 · LiteRT"] == "float reference"

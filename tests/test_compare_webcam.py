@@ -19,8 +19,12 @@ def test_compare_measures_every_variant_on_every_runtime(stylizer, photo_bytes, 
     photo = photo_bytes("boy.jpg")
     seen = []
     comparison = compare_variants(
-        stylizer, photo, "style19", StylizeOptions(mask="background", transfer="int8"), runs=2, progress=lambda done, total, what: seen.append((done, total))
+        stylizer, photo, "style19", StylizeOptions(mask="background", transfer="int8"), runs=2, progress=lambda done, total, what: seen.append((done, total, what))
     )
+    assert all(" on OpenVINO" in what or " on LiteRT" in what for _, _, what in seen) and any(
+        what == "Magenta transfer (int8) with the MediaPipe selfie segmenter on OpenVINO" for _, _, what in seen
+    ), "progress speaks the manifest's titles, not internal names"
+    seen = [(done, total) for done, total, _ in seen]
     segments = ["segment selfie", "segment selfie-landscape", "segment deeplabv3", "segment deeplabv3-gpu", "segment segm-lite"]
     arithmetic = {"f32": "", "bf16": " · bfloat16"}  # each transfer variant in every precision the runtime offers on this CPU
     expected = []

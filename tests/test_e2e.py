@@ -201,7 +201,10 @@ def test_photo_webcam_and_compare_in_a_browser(page_url, browser, shared):
     shown = page.locator("[data-testid=stImage] img").evaluate_all(
         "els => els.filter(e => e.naturalWidth === 192 && e.naturalHeight === 192).map(e => e.getBoundingClientRect().width)"
     )
-    assert len(shown) == 16 and all(abs(w - 192) <= 1 for w in shown), f"16 crops of 192×192 (8 variants × 2 runtimes), shown 1:1: {shown}"
+    from stylize.engine import OpenVINOEngine
+
+    expected = 3 * len(OpenVINOEngine().precisions()) + 5 + 8  # OpenVINO: 3 transfer variants in each precision, 5 segmenters; LiteRT: 8
+    assert len(shown) == expected and all(abs(w - 192) <= 1 for w in shown), f"{expected} crops of 192×192, shown 1:1: {shown}"
     page.get_by_role("heading", name="Compare model variants").evaluate("e => e.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(500)
     page.screenshot(path=str(SCREENSHOTS / "compare.png"))
