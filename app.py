@@ -21,7 +21,7 @@ st.caption("Paint your photo — or only what's behind you — in the style of a
 
 from page.compare import show_comparison  # noqa: E402
 from page.controls import choose_options, choose_size, choose_style, photo_input  # noqa: E402
-from page.photo import paint, photo_id, result_key, show_result  # noqa: E402
+from page.photo import ResultView, paint, painted_already, photo_id, result_key  # noqa: E402
 from page.session import for_visitor, log, models_unavailable, moved_here, preparing, shared_stylizer, upload_key  # noqa: E402
 from page.webcam import webcam_page  # noqa: E402
 from stylize import StylizeError  # noqa: E402
@@ -66,12 +66,15 @@ def main() -> None:
         elif source == "Webcam":
             webcam_page(stylizer, style, options)
         elif photo is not None:
+            view = ResultView()
+            if not painted_already(photo, style, options):
+                view.painting()
             try:
                 result = paint(stylizer, photo, style, options)
             except StylizeError as exc:
-                st.error(for_visitor(exc))
+                view.failed(for_visitor(exc))
             else:
-                show_result(result, name, photo_size)
+                view.show(result, name, photo_size)
     if result is not None:
         show_comparison(stylizer, result, style, result_key(photo, style, options))
 

@@ -22,6 +22,11 @@ def result_key(photo: bytes, style: str | Style, options: StylizeOptions) -> tup
     return (photo_id(photo), style.sha256 if isinstance(style, Style) else style, options)
 
 
+def painted_already(photo: bytes, style: str | Style, options: StylizeOptions) -> bool:
+    cached = st.session_state.get("painted")
+    return bool(cached) and cached[0] == result_key(photo, style, options)
+
+
 def paint(stylizer: Stylizer, photo: bytes, style: str | Style, options: StylizeOptions) -> Result:
     """The result for this photo, style and options; kept per visitor so reruns don't repaint."""
     key = result_key(photo, style, options)
@@ -51,15 +56,37 @@ def describe(result: Result) -> str:
     )
 
 
-def show_result(result: Result, photo_name: str, photo_size: tuple[int, int]) -> None:
-    painted, original = st.columns(2)
-    person = "" if result.person_style is None else f" · the person in {result.person_style}"
-    painted.image(result.image, caption=f"Painted · {result.style}{person}", width="stretch", output_format="JPEG")
-    original.image(result.original, caption=f"Original · {photo_name}", width="stretch", output_format="JPEG")
-    height, width = result.image.shape[:2]
-    st.caption(describe(result))
-    if (width, height) != photo_size:
-        st.info(f"Your photo is {photo_size[0]}×{photo_size[1]}; this result is {width}×{height}. Choose *Full size* under Result size to paint it at its own size.")
-    st.download_button(
-        f"Download PNG ({width}×{height})", result.png, file_name=f"stylized-{width}x{height}.png", mime="image/png", key="download", on_click="ignore"
-    )
+class ResultView:
+    """The result's places on the page, made before anything is painted. Streamlit replaces an
+    element when a rerun writes the same place and leaves the previous run's elements on screen
+    until then, so the caption and the download of the previous picture are replaced at once —
+    by "Painting…" and a disabled button — while the previous pictures stay in view; nothing can
+    hand over a file other than the picture and caption on screen."""
+
+    def __init__(self) -> None:
+        self.painted, self.original = st.columns(2)
+        self.caption, self.note, self.download = st.empty(), st.empty(), st.empty()
+
+    def painting(self) -> None:
+        self.caption.caption("Painting your choice…")
+        self.note.empty()
+        self.download.button("Download PNG (painting…)", disabled=True, key="download-pending")
+
+    def failed(self, message: str) -> None:
+        self.caption.error(message)
+        self.note.empty()
+        self.download.empty()
+
+    def show(self, result: Result, photo_name: str, photo_size: tuple[int, int]) -> None:
+        person = "" if result.person_style is None else f" · the person in {result.person_style}"
+        self.painted.image(result.image, caption=f"Painted · {result.style}{person}", width="stretch", output_format="JPEG")
+        self.original.image(result.original, caption=f"Original · {photo_name}", width="stretch", output_format="JPEG")
+        height, width = result.image.shape[:2]
+        self.caption.caption(describe(result))
+        if (width, height) != photo_size:
+            self.note.info(f"Your photo is {photo_size[0]}×{photo_size[1]}; this result is {width}×{height}. Choose *Full size* under Result size to paint it at its own size.")
+        else:
+            self.note.empty()
+        self.download.download_button(
+            f"Download PNG ({width}×{height})", result.png, file_name=f"stylized-{width}x{height}.png", mime="image/png", key="download", on_click="ignore"
+        )

@@ -177,6 +177,7 @@ def test_photo_webcam_and_compare_in_a_browser(page_url, browser, shared):
     uploader = page.get_by_test_id("stFileUploader").filter(has_text="Your photo")
     uploader.locator("input[type=file]").set_input_files(str(shared / "photos" / "yoga_balcony.jpg"))
     page.get_by_text(re.compile(r"^426×640 px · ")).wait_for(timeout=60_000)
+    wait_until_idle(page)  # the upload's run has ended: the controls below the uploader have moved up, the old ones are gone
     choose_style(page, "The Great Wave")
     default = {"int8": "int8", "fp16": "float16"}[StylizeOptions.transfer]  # the fastest faithful variant on this CPU
     caption = page.get_by_text(re.compile(rf"^426×640 px · The Great Wave · background only \(keep the person\) \(found by MediaPipe selfie, 1 face kept\) · strength 1.00 · {default} on OpenVINO, painted at 426×640"))
@@ -321,6 +322,7 @@ def test_keep_colours_mix_and_person_style_in_a_browser(page_url, browser, share
     uploader = page.get_by_test_id("stFileUploader").filter(has_text="Your photo")
     uploader.locator("input[type=file]").set_input_files(str(shared / "photos" / "yoga_balcony.jpg"))
     page.get_by_text(re.compile(r"^426×640 px · Starry Night · background only")).wait_for(timeout=60_000)
+    wait_until_idle(page)
     photo = (shared / "photos" / "yoga_balcony.jpg").read_bytes()
     reference = Stylizer.from_settings(Settings(model_store=seeded_bucket, cache_dir=tmp_path))
 
@@ -347,3 +349,50 @@ def test_keep_colours_mix_and_person_style_in_a_browser(page_url, browser, share
     page.get_by_text(re.compile(r"^426×640 px · Starry Night · whole picture")).wait_for(timeout=60_000)
     expect(page.get_by_test_id("stSelectbox").filter(has_text="Person's style")).to_have_count(0)
     context.close()
+
+
+def test_the_download_is_always_the_picture_on_screen(page_url, browser, shared, tmp_path):
+    """While a new choice is painted, the previous picture's caption and download are replaced at
+    once ("Painting your choice…", a disabled button): no click in that window hands over the
+    previous file. Then the download is the new picture."""
+    photo = tmp_path / "wide.jpg"
+    Image.open(shared / "photos" / "boy.jpg").convert("RGB").resize((2400, 1800)).save(photo, "JPEG", quality=90)
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True).new_page()
+    page.goto(page_url)
+    result_caption(page).wait_for(timeout=120_000)
+    page.get_by_test_id("stFileUploader").filter(has_text="Your photo").locator("input[type=file]").set_input_files(str(photo))
+    page.get_by_text(re.compile(r"^1024×768 px · ")).wait_for(timeout=60_000)
+    wait_until_idle(page)
+    page.get_by_test_id("stRadio").filter(has_text="Result size").get_by_text("Full size 2400×1800").click()
+    page.get_by_text(re.compile(r"^2400×1800 px · Starry Night · ")).wait_for(timeout=60_000)
+    wait_until_idle(page)
+    download = page.get_by_test_id("stDownloadButton").get_by_role("button")
+    with page.expect_download() as first:
+        download.click()
+    before = Path(first.value.path()).read_bytes()
+
+    choose_style(page, "The Great Wave")
+    new_caption = page.get_by_text(re.compile(r"^2400×1800 px · The Great Wave · "))
+    pending = page.get_by_role("button", name="Download PNG (painting…)")
+    old_caption = page.get_by_text(re.compile(r"^2400×1800 px · Starry Night · "))
+    saw_pending, deadline = False, time.monotonic() + 60
+    while not new_caption.is_visible():
+        assert time.monotonic() < deadline, "the new picture came within a minute"
+        if pending.is_visible():
+            saw_pending = True
+            assert pending.is_disabled() and not old_caption.is_visible(), "while painting, no download and no caption of the previous picture"
+        if saw_pending:  # the page as one moment shows it: an enabled download goes with the new picture's caption only
+            offered, captions = page.evaluate(
+                "() => [[...document.querySelectorAll('[data-testid=stDownloadButton] button')].filter(b => b.offsetParent !== null && !b.disabled).length,"
+                " [...document.querySelectorAll('[data-testid=stCaptionContainer]')].map(c => c.innerText)]"
+            )
+            assert not offered or any(c.startswith("2400×1800 px · The Great Wave · ") for c in captions), f"the previous file is never offered again: {captions}"
+        page.wait_for_timeout(50)
+    assert saw_pending, "the previous picture's download was replaced while the new one was painted"
+    page.get_by_test_id("stDownloadButton").get_by_role("button", name="Download PNG (2400×1800)").wait_for(timeout=60_000)
+    with page.expect_download() as second:
+        page.get_by_test_id("stDownloadButton").get_by_role("button").click()
+    after = Path(second.value.path()).read_bytes()
+    assert after != before, "the download is the new picture"
+    assert Image.open(io.BytesIO(after)).size == (2400, 1800)
+    page.context.close()
