@@ -39,6 +39,9 @@ def paint(stylizer: Stylizer, photo: bytes, style: str | Style, options: Stylize
     return result
 
 
+ALONGSIDE = {"segment": " (while painting)"}  # stages that run beside the painting: the total is less than their sum
+
+
 def describe(result: Result) -> str:
     height, width = result.image.shape[:2]
     paint_w, paint_h = result.paint_size
@@ -52,7 +55,7 @@ def describe(result: Result) -> str:
     return (
         f"{width}×{height} px · {result.style} · {what}{colours} · strength {options.strength:.2f} · "
         f"{VARIANT_LABELS.get(options.transfer, options.transfer)} on {runtime_title(runtime_key(result.engine, result.precision))}, painted at {paint_w}×{paint_h} · "
-        f"total {result.total_ms:.0f} ms · " + " · ".join(f"{stage} {ms:.0f} ms" for stage, ms in result.stages)
+        f"total {result.total_ms:.0f} ms · " + " · ".join(f"{stage} {ms:.0f} ms{ALONGSIDE.get(stage, '')}" for stage, ms in result.stages)
     )
 
 
