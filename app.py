@@ -5,7 +5,7 @@ Sections live in ``page/`` (labels, session, controls, photo, compare, webcam); 
 frame that lays them out.
 
 Layout: one main column pair — the result first (so on a phone, where columns stack, the picture
-comes before the controls), the controls beside it on a wide screen — and the variant comparison
+comes before the controls, the painting beside the original on every screen), the controls beside it on a wide screen — and the variant comparison
 below across the whole width. Nothing lives in the sidebar, so a phone reaches every control.
 """
 
@@ -21,7 +21,7 @@ st.caption("Paint your photo — or only what's behind you — in the style of a
 
 from page.compare import show_comparison  # noqa: E402
 from page.controls import choose_options, choose_size, choose_style, photo_input  # noqa: E402
-from page.photo import ResultView, paint, painted_already, photo_id, result_key  # noqa: E402
+from page.photo import PICTURES_CSS, ResultView, paint, painted_already, photo_id, result_key  # noqa: E402
 from page.session import for_visitor, log, models_unavailable, moved_here, preparing, shared_stylizer, upload_key  # noqa: E402
 from page.webcam import webcam_page  # noqa: E402
 from stylize import StylizeError  # noqa: E402
@@ -29,6 +29,7 @@ from stylize.imaging import image_size  # noqa: E402
 
 
 def main() -> None:
+    st.html(PICTURES_CSS)
     try:
         stylizer = shared_stylizer()
     except StylizeError as exc:

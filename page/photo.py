@@ -59,6 +59,12 @@ def describe(result: Result) -> str:
     )
 
 
+PICTURES_CSS = """<style>
+.st-key-pictures [data-testid="stHorizontalBlock"] { flex-wrap: nowrap; }
+.st-key-pictures [data-testid="stColumn"] { min-width: 0; flex: 1 1 0; width: auto; }
+</style>"""
+
+
 class ResultView:
     """The result's places on the page, made before anything is painted. Streamlit replaces an
     element when a rerun writes the same place and leaves the previous run's elements on screen
@@ -67,7 +73,9 @@ class ResultView:
     hand over a file other than the picture and caption on screen."""
 
     def __init__(self) -> None:
-        self.painted, self.original = st.columns(2)
+        # side by side on every screen (see PICTURES_CSS): stacked on a phone, the two pictures
+        # pushed every control two screens down
+        self.painted, self.original = st.container(key="pictures").columns(2)
         self.caption, self.note, self.download = st.empty(), st.empty(), st.empty()
 
     def painting(self) -> None:

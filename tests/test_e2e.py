@@ -112,9 +112,12 @@ def test_layout_fits_the_screen(page_url, browser, shared, name):
         b = box(control)
         assert inside_width(b, 0, width), b
     assert page.get_by_test_id("stSidebar").count() == 0 or not page.get_by_test_id("stSidebar").is_visible(), "nothing lives in a sidebar"
+    assert painted["x"] + painted["width"] <= original["x"] + 1 and abs(painted["y"] - original["y"]) <= 1, "the painting beside the original, on every screen"
     if name == "phone":
-        assert painted["y"] < box(controls[0])["y"], "on a phone the picture comes before the controls"
-        assert painted["y"] + painted["height"] <= original["y"] + 1, "…and the painting before the original"
+        scroll_to_top(page)
+        first = {c: box(loc) for c, loc in (("Input", controls[0]), ("Your photo", uploader), ("Style", controls[1]))}
+        assert painted["y"] < first["Input"]["y"], "on a phone the picture comes before the controls"
+        assert all(b["y"] <= 1.5 * height for b in first.values()), f"the photo picker and the Style select within the first 1.5 screens: {first}"
     scroll_to_top(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"layout-{name}.png"))
