@@ -60,30 +60,35 @@ def choose_mix(stylizer: Stylizer) -> tuple[str | None, float]:
     return other, mix
 
 
+GALLERY_LABEL = "Gallery of the artworks"
+GALLERY_ROW = 4
+
+
 def show_gallery(stylizer: Stylizer) -> None:
     current = st.session_state["style"]
     # Lazy: the 26 thumbnails, buttons and captions are made (and drawn by the browser, on every
     # rerun) only while the gallery is open; closed, it cost the browser a third of its work.
-    gallery = st.expander(f"Gallery — now: {current}", key="gallery", on_change="rerun")
+    # the label stays the same (one that changed with the style made a new expander, closed, after every Use)
+    gallery = st.expander(GALLERY_LABEL, key="gallery", on_change="rerun")
     if not gallery.open:
         return
-    with gallery:
-        columns = st.columns(4)
-        for i, asset in enumerate(stylizer.gallery):
-            with columns[i % 4]:
-                chosen = asset.title == current
-                st.image(thumbnail(stylizer, asset.name), width="stretch")
-                st.button(
-                    "✓ Chosen" if chosen else "Use",
-                    key=f"use-{asset.name}",
-                    help=asset.title,
-                    type="primary" if chosen else "secondary",
-                    disabled=chosen,
-                    width="stretch",
-                    on_click=st.session_state.__setitem__,
-                    args=("style", asset.title),
-                )
-                st.caption(asset.title)
+    with gallery, st.container(key="gallery-grid"):  # rows of four on every screen (GRID_CSS), in the Style select's order
+        for start in range(0, len(stylizer.gallery), GALLERY_ROW):
+            for column, asset in zip(st.columns(GALLERY_ROW), stylizer.gallery[start : start + GALLERY_ROW], strict=False):
+                with column:
+                    chosen = asset.title == current
+                    st.image(thumbnail(stylizer, asset.name), width="stretch")
+                    st.button(
+                        "✓" if chosen else "Use",
+                        key=f"use-{asset.name}",
+                        help=f"{asset.title} (chosen)" if chosen else asset.title,
+                        type="primary" if chosen else "secondary",
+                        disabled=chosen,
+                        width="stretch",
+                        on_click=st.session_state.__setitem__,
+                        args=("style", asset.title),
+                    )
+                    st.caption(asset.title)
 
 
 def choose_options(stylizer: Stylizer, webcam: bool) -> StylizeOptions:

@@ -39,4 +39,4 @@ def runtime_title(key: str) -> str:
 def runtime_choices(stylizer: Stylizer) -> dict[str, tuple[str, str]]:
     """Runtime choice → (engine, inference precision): each engine in each precision it offers on
     this machine (bfloat16 on OpenVINO only where the CPU has it)."""
-    return {runtime_key(engine, precision): (engine, precision) for engine in ENGINE_TITLES for precision in reversed(stylizer.precisions(engine))}
+    return {runtime_key(engine, precision): (engine, precision) for engine in ENGINE_TITLES for precision in stylizer.precisions(engine)}
