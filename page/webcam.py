@@ -30,7 +30,10 @@ def webcam_page(stylizer: Stylizer, style: str | Style, options: StylizeOptions)
         media_stream_constraints={"video": {"width": 640, "height": 480}, "audio": False},
         rtc_configuration={"iceServers": ice_servers()},
         async_processing=True,
-        video_html_attrs={"autoPlay": True, "muted": True, "playsInline": True, "style": {"width": "100%"}},
+        # the painted frame's own shape from the first render (384×288, or twice as wide with the
+        # original beside it): the component sizes its frame then, and a 4:3 camera picture before
+        # the first painted frame left ≈240 px of empty space under the video
+        video_html_attrs={"autoPlay": True, "muted": True, "playsInline": True, "style": {"width": "100%", "aspectRatio": "8 / 3" if beside else "4 / 3", "objectFit": "contain"}},
     )
     # the camera's frame size is compiled (once per process) on a worker thread, so that switching
     # to the webcam draws at once instead of holding the photo's results greyed out meanwhile; a

@@ -247,6 +247,10 @@ def test_photo_webcam_and_compare_in_a_browser(page_url, browser, shared):
     fps = page.get_by_test_id("stMetric").filter(has_text="Frames per second").get_by_test_id("stMetricValue").inner_text()
     assert float(fps) > 0
     page.wait_for_timeout(1000)
+    stop = box(frame.get_by_role("button", name=re.compile("stop", re.I)))
+    figures = box(page.get_by_test_id("stMetric").first)
+    assert 0 <= figures["y"] - (stop["y"] + stop["height"]) <= 60, f"the figures directly under the video: {stop}, {figures}"
+    assert figures["y"] + figures["height"] <= 900, "…and on a 900 px screen"
     page.screenshot(path=str(SCREENSHOTS / "webcam.png"))
     steadiness = page.get_by_test_id("stSlider").filter(has_text="Steadiness")
     expect(steadiness.get_by_test_id("stSliderThumbValue")).to_have_text("0.80")  # on by default
