@@ -56,8 +56,10 @@ def main() -> None:
                 photo_size = image_size(photo)
             except StylizeError as exc:
                 unreadable, photo = for_visitor(exc), None
+        photo_key = None if photo is None else photo_id(photo)  # the photo is hashed once a rerun
         if source == "Photo":
-            options = choose_size(options, photo_size, photo_id(photo) if photo is not None else None)
+            options = choose_size(options, photo_size, photo_key)
+        key = None if photo_key is None else result_key(photo_key, style, options)
     result = None
     with result_column:
         if unreadable is not None:  # where the picture would be, not down among the controls
@@ -68,16 +70,16 @@ def main() -> None:
             webcam_page(stylizer, style, options)
         elif photo is not None:
             view = ResultView()
-            if not painted_already(photo, style, options):
+            if not painted_already(key):
                 view.painting()
             try:
-                result = paint(stylizer, photo, style, options)
+                result = paint(stylizer, photo, style, options, key)
             except StylizeError as exc:
                 view.failed(for_visitor(exc))
             else:
                 view.show(result, name, photo_size)
     if result is not None:
-        show_comparison(stylizer, result, style, result_key(photo, style, options))
+        show_comparison(stylizer, result, style, key)
 
 
 main()

@@ -17,19 +17,20 @@ def photo_id(photo: bytes) -> str:
     return hashlib.sha256(photo).hexdigest()
 
 
-def result_key(photo: bytes, style: str | Style, options: StylizeOptions) -> tuple:
-    """What identifies a result: the photo, the style and every option. A comparison is tied to it."""
-    return (photo_id(photo), style.sha256 if isinstance(style, Style) else style, options)
+def result_key(photo: str, style: str | Style, options: StylizeOptions) -> tuple:
+    """What identifies a result: the photo (its ``photo_id``), the style and every option. A
+    comparison is tied to it."""
+    return (photo, style.sha256 if isinstance(style, Style) else style, options)
 
 
-def painted_already(photo: bytes, style: str | Style, options: StylizeOptions) -> bool:
+def painted_already(key: tuple) -> bool:
     cached = st.session_state.get("painted")
-    return bool(cached) and cached[0] == result_key(photo, style, options)
+    return bool(cached) and cached[0] == key
 
 
-def paint(stylizer: Stylizer, photo: bytes, style: str | Style, options: StylizeOptions) -> Result:
-    """The result for this photo, style and options; kept per visitor so reruns don't repaint."""
-    key = result_key(photo, style, options)
+def paint(stylizer: Stylizer, photo: bytes, style: str | Style, options: StylizeOptions, key: tuple) -> Result:
+    """The result for this photo, style and options (``key``: their ``result_key``); kept per
+    visitor so reruns don't repaint."""
     cached = st.session_state.get("painted")
     if cached and cached[0] == key:
         return cached[1]

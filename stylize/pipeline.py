@@ -28,18 +28,17 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
+from . import person
 from .colors import keep_colors
 from .config import Settings
 from .engine import BF16, F32, Engine, Model, check_engine, check_precision, make_engine
 from .engine.openvino import cpu_has_vnni
 from .errors import InputError, StoreError
-from .faces import Face, FaceDetector, face_mask
+from .faces import Face, FaceDetector
 from .imaging import (
     composite,
     decode_image,
-    feather,
     fit_within,
     from_unit_float,
     letterbox,
@@ -47,12 +46,10 @@ from .imaging import (
     pad_to_multiple,
     png_bytes,
     resize,
-    shrink,
     to_unit_float,
     unletterbox,
 )
 from .manifest import Asset, Manifest, load_manifest
-from .refine import refined_probability
 from .segment import Segmenter
 from .store import ModelStore, ProgressTotal
 from .stream import VideoStream
@@ -72,7 +69,6 @@ PREDICT_ENGINE = "litert"
 # The person and face networks (≤ 257², a few ms each) run on one thread: a second one costs them
 # more CPU than it saves time, and on a live webcam that CPU is a painted frame's.
 SINGLE_THREAD_ROLES = ("segment", "face")
-MASK_SIDE = 2048  # a photo is masked at most at this size
 PHOTO_FACES, VIDEO_FACES = "face-full", "face-short"  # BlazeFace full range finds small faces; short range is made for a camera at arm's length
 MASK_WORKERS = 4  # requests whose person is being found at once; more wait their turn
 RETRY_PREPARE_AFTER = 20.0  # seconds: a failed preparation is not started again sooner
@@ -448,37 +444,14 @@ class Stylizer:
         return FaceDetector(asset, self.model(asset, engine))
 
     def person_mask(self, rgb: np.ndarray, options: StylizeOptions, stream: VideoStream | None = None) -> tuple[np.ndarray, list[Face]]:
-        """Where the person is in ``rgb`` (boolean, its height × width), with every face found
-        added when ``options.keep_faces`` (a face the segmenter missed is still a person's), and
-        the faces found. A video frame (of ``stream``) is searched for faces by the short-range
-        detector in one pass, when the stream says it is time to look again; a photo is searched by the full-range detector, in
-        tiles, for the small faces of a group, and its mask refined by the guided filter. A photo
-        larger than ``MASK_SIDE`` is masked at that size (the network paints at most at it too)
-        and the mask scaled up."""
-        fine = shrink(rgb, MASK_SIDE)
-        segmenter = self.segmenter(options.segmenter, options.engine)
-        found: list[Face] = []
+        """Where the person is in ``rgb`` (boolean, its height × width) and the faces found
+        (``person.person_mask``): the segmenter ``options`` name, with every face the full-range
+        detector finds in a photo, or the short-range one in a video frame of ``stream``, when
+        ``options.keep_faces``."""
+        detector = None
         if options.keep_faces:
-            if stream is None:
-                found = self.face_detector(PHOTO_FACES, options.engine).detect(fine)
-            else:
-                detector = self.face_detector(VIDEO_FACES, options.engine)
-                found = stream.faces((fine.shape[1], fine.shape[0]), lambda: detector.detect(fine, tiles=False))
-        probability = segmenter.model_probability(fine, found)  # a person the whole picture hides is looked for around their face
-        faces: list[Face] = []
-        if found:
-            # a face is a person's: its region joins the model's answer before the edge is refined,
-            # so the face's own outline bounds what is kept
-            low_h, low_w = probability.shape
-            faces_low = face_mask([f.scaled(low_w / fine.shape[1]) for f in found], low_w, low_h)
-            probability = np.maximum(probability, faces_low.astype(np.float32))
-            faces = [f.scaled(rgb.shape[1] / fine.shape[1]) for f in found]
-        person = refined_probability(probability, fine) > 0.5
-        if options.keep_faces:  # a face too small for the refinement's windows is kept whole all the same
-            person |= face_mask(found, fine.shape[1], fine.shape[0])
-        if fine is not rgb:
-            person = np.asarray(Image.fromarray(person).resize((rgb.shape[1], rgb.shape[0]), Image.Resampling.NEAREST))
-        return person, faces
+            detector = self.face_detector(PHOTO_FACES if stream is None else VIDEO_FACES, options.engine)
+        return person.person_mask(rgb, self.segmenter(options.segmenter, options.engine), detector, stream)
 
     # --- running ---------------------------------------------------------------------------------
     def stylize(self, content: bytes | np.ndarray, style: str | Style, options: StylizeOptions | None = None) -> Result:
@@ -556,18 +529,8 @@ class Stylizer:
         """(keep, person_weight, faces, ms): how much of the photo each pixel keeps (or, with a
         person's style, how much of the person's painting), with the feathered edge."""
         started = time.perf_counter()
-        keep = person_weight = None
-        person, faces = self.person_mask(rgb, options, stream)
-        radius = options.feather if options.feather is not None else 0.006 * max(rgb.shape[:2])
-        # the soft edge lies inside what is kept, which would fade a small face: faces stay whole
-        faces_whole = face_mask(faces, rgb.shape[1], rgb.shape[0]) if faces else None
-        if person_styled:  # the person gets its own painting; nothing of the photo is kept
-            person_weight = _with_faces(feather(person, radius), faces_whole)
-        elif options.mask == "background":
-            keep = _with_faces(feather(person, radius), faces_whole)
-        else:  # person only: the person painted, the background — and every face — kept
-            painted_part = person & ~faces_whole if faces_whole is not None else person
-            keep = _with_faces(feather(~painted_part, radius), faces_whole)
+        found, faces = self.person_mask(rgb, options, stream)
+        keep, person_weight = person.keep_weights(found, faces, options, person_styled)
         return keep, person_weight, faces, (time.perf_counter() - started) * 1000.0
 
     def _style_of(self, style: str | Style | None) -> Style | None:
@@ -621,10 +584,6 @@ def photo_pixels(content: bytes | np.ndarray, max_side: int | None) -> np.ndarra
     elif content.ndim != 3 or content.shape[2] != 3 or content.dtype != np.uint8:
         raise InputError(f"The frame has shape {content.shape} and type {content.dtype}; pass height × width × 3 uint8 RGB pixels.")
     return content if max_side is None else fit_within(content, max_side)
-
-
-def _with_faces(weight: np.ndarray, faces: np.ndarray | None) -> np.ndarray:
-    return weight if faces is None else np.maximum(weight, faces.astype(np.float32))
 
 
 def _round_up(side: int) -> int:

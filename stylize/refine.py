@@ -10,7 +10,7 @@ the mask's edge snaps to it; where the photo is flat, the mask stays smooth.
 It is the "fast" guided filter (He and Sun, 2015): the coefficients a and b are computed at a
 working resolution (``WORK_SIDE`` on the long side, the segmenters' own) and only q = a·I + b is computed at the
 photo's own size, so a 12-megapixel photo costs a few box filters on a small picture and two
-multiply-adds on the full picture. It is short and vectorised (integral images in NumPy): OpenCV's
+multiply-adds on the full picture. It is short and vectorised (box sums of shifted views in NumPy): OpenCV's
 ``ximgproc.guidedFilter`` would do the same in C++, but opencv-contrib brings ~60 MB to the page's
 container for one function, and the filter's cost here is measured against the painting
 (``scripts/measure_masks.py``).
