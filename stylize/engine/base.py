@@ -60,9 +60,11 @@ class Engine(Protocol):
     name: str
     threads: int
 
-    def load(self, path: Path, threads: int | None = None, precision: str = F32) -> Model:
+    def load(self, path: Path, threads: int | None = None, precision: str = F32, graph: str | None = None) -> Model:
         """The model in ``path``, run on ``threads`` threads (None: the engine's own number), its
-        float arithmetic in ``precision`` (one of ``precisions()``)."""
+        float arithmetic in ``precision`` (one of ``precisions()``); ``graph`` names a rewrite of
+        the file to run instead (``moments.REWRITES``: its normalisations' statistics as outputs
+        or as inputs), None the file as it is."""
         ...
 
     def precisions(self) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
+from . import moments
 from .base import F32, IntegerIO, Model, ShapeCache, Shapes, TensorInfo, feed_shapes, spatial_scale
 from .resize import TFLiteResizeSizes
 
@@ -30,12 +31,17 @@ class _Interpreter:
 class LiteRTModel:
     engine = "litert"
 
-    def __init__(self, path: Path, threads: int):
+    def __init__(self, path: Path, threads: int, graph: str | None = None):
         self.path = Path(path)
         self.threads = threads
         self.runs = 0
         try:
             data = self.path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"{self.path.name} could not be read ({exc.strerror or exc}); delete it from the cache so it is fetched again.") from exc
+        if graph is not None:
+            data = moments.rewrite(data, graph, self.path.name)
+        try:
             native = self._interpreter(data, None)
             self._sizes = TFLiteResizeSizes(data)
             self._io = IntegerIO(data)
@@ -86,10 +92,10 @@ class LiteRTEngine:
     cache_dir: Path | None = None  # LiteRT keeps nothing on disk
     name: str = "litert"
 
-    def load(self, path: Path, threads: int | None = None, precision: str = F32) -> Model:
+    def load(self, path: Path, threads: int | None = None, precision: str = F32, graph: str | None = None) -> Model:
         if precision != F32:
             raise ModelError(f"LiteRT computes in float32 only, not {precision}; choose OpenVINO for {precision}.")
-        return LiteRTModel(path, threads or self.threads)
+        return LiteRTModel(path, threads or self.threads, graph)
 
     def precisions(self) -> tuple[str, ...]:
         return (F32,)

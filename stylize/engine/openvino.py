@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
+from . import moments
 from .base import BF16, F32, IntegerIO, Model, ShapeCache, Shapes, TensorInfo, feed_shapes
 from .custom_ops import builtin_transpose_conv, has_custom_transpose_conv
 from .norms import fuse_instance_norms
@@ -54,7 +55,7 @@ class _Compiled:
 class OpenVINOModel:
     engine = "openvino"
 
-    def __init__(self, path: Path, core, config: dict, fuse_norms: str = "quantized"):
+    def __init__(self, path: Path, core, config: dict, fuse_norms: str = "quantized", graph: str | None = None):
         self.path = Path(path)
         self.runs = 0
         self.norms_fused = 0
@@ -62,7 +63,12 @@ class OpenVINOModel:
         self._runs_lock = threading.Lock()
         try:
             data = self.path.read_bytes()
-            self._model = _read_model(core, self.path, data)
+        except OSError as exc:
+            raise ModelError(f"{self.path.name} could not be read ({exc.strerror or exc}); delete it from the cache so it is fetched again.") from exc
+        if graph is not None:
+            data = moments.rewrite(data, graph, self.path.name)
+        try:
+            self._model = _read_model(core, self.path, data, rewritten=graph is not None)
             interpolate_sizes_to_scales(self._model)
             if fuse_norms == "always" or (fuse_norms == "quantized" and _quantized(self._model)):
                 self.norms_fused = fuse_instance_norms(self._model)
@@ -147,13 +153,13 @@ class OpenVINOEngine:
             self._core.append(ov.Core())
         return self._core[0]
 
-    def load(self, path: Path, threads: int | None = None, precision: str = F32) -> Model:
+    def load(self, path: Path, threads: int | None = None, precision: str = F32, graph: str | None = None) -> Model:
         if precision not in self.precisions():
             raise ModelError(f"This CPU cannot compute in {precision} (OpenVINO reports {', '.join(self.capabilities())}); choose {F32}.")
         config = {**self.config, "INFERENCE_PRECISION_HINT": precision}
         if threads is not None:
             config["INFERENCE_NUM_THREADS"] = threads
-        return OpenVINOModel(path, self.core(), config, self.fuse_norms)
+        return OpenVINOModel(path, self.core(), config, self.fuse_norms, graph)
 
     def capabilities(self) -> tuple[str, ...]:
         """The CPU's capabilities as OpenVINO reports them (``FP32``, ``INT8``, ``BF16``, …)."""
@@ -194,16 +200,19 @@ def cpu_has_vnni(cpuinfo: str | None = None) -> bool:
     return any(flag in flags for flag in ("avx512_vnni", "avx_vnni", "amx_int8"))
 
 
-def _read_model(core, path: Path, data: bytes):
-    """The file read by OpenVINO; one with MediaPipe's custom transposed convolution is first
-    rewritten into builtin operators (``custom_ops.py``) — OpenVINO reads .tflite only from a
-    file, so the rewritten copy is written to a temporary one, read and removed."""
-    if not has_custom_transpose_conv(data):
+def _read_model(core, path: Path, data: bytes, rewritten: bool = False):
+    """The file read by OpenVINO (``data``: its bytes, ``rewritten`` when they are no longer the
+    file's); one with MediaPipe's custom transposed convolution is first rewritten into builtin
+    operators (``custom_ops.py``) — OpenVINO reads .tflite only from a file, so a rewritten copy
+    is written to a temporary one, read and removed."""
+    if has_custom_transpose_conv(data):
+        data, rewritten = builtin_transpose_conv(data), True
+    if not rewritten:
         return core.read_model(str(path))
     with tempfile.TemporaryDirectory(prefix="stylize-openvino-") as folder:
-        rewritten = Path(folder) / path.name
-        rewritten.write_bytes(builtin_transpose_conv(data))
-        return core.read_model(str(rewritten))
+        copy = Path(folder) / path.name
+        copy.write_bytes(data)
+        return core.read_model(str(copy))
 
 
 def _first_line(exc: Exception) -> str:
