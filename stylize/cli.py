@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--mix-with", default=None, help="a second style (gallery name or image path) mixed into the first")
     run.add_argument("--mix", type=float, default=0.5, help="how much of --mix-with: 0 the first style alone, 1 the second alone (default 0.5)")
     run.add_argument("--person-style", default=None, help="paint the person in this style (gallery name or image path) and the background in --style")
+    run.add_argument("--tile-side", type=_tile_side, default=None, help="a painting larger than the runtime paints whole (OpenVINO 2048 px, LiteRT 768) is made in tiles this many pixels a side; 0 never tiles (default: STYLIZE_TILE_SIDE, else 512)")
     run.add_argument("--letterbox", action="store_true", help="paint a 384×384 square with the photo letterboxed into it, then scale it back (the networks' own size; coarse)")
     run.add_argument("-o", "--output", type=Path, required=True, help="where to write the result (PNG or JPEG)")
 
@@ -91,6 +92,16 @@ def _side(text: str) -> int | None:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of pixels or 'full'") from None
+
+
+def _tile_side(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value != 0 and not 256 <= value <= 8192:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 0 (never tile) or a tile side from 256 to 8192 pixels")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -142,6 +153,8 @@ def cmd_run(stylizer: Stylizer, args: argparse.Namespace) -> int:
         keep_faces=not args.paint_faces,
     ).validated()
     _check_writable(args.output)
+    if args.tile_side is not None:
+        stylizer.tile_side = args.tile_side
     started = time.perf_counter()
     rgb = photo_pixels(content, options.max_side)
     decode_ms = (time.perf_counter() - started) * 1000
@@ -157,6 +170,7 @@ def cmd_run(stylizer: Stylizer, args: argparse.Namespace) -> int:
         raise InputError(f"The result could not be written to {args.output} ({exc}); give a writable path ending in .png or .jpg.") from None
     height, width = result.image.shape[:2]
     paint_w, paint_h = result.paint_size
+    tiles = f" in {result.tiles} tiles" if result.tiles > 1 else ""
     extras = f", {len(result.faces)} face(s) kept" if result.faces and options.mask == "background" and options.person_style is None else ""
     extras += "".join(
         text
@@ -166,7 +180,7 @@ def cmd_run(stylizer: Stylizer, args: argparse.Namespace) -> int:
         )
         if wanted
     )
-    print(f"{args.output}: {width}×{height} (painted at {paint_w}×{paint_h}), style {result.style}{extras}, transfer {options.transfer} on {result.engine} ({result.precision}), mask {options.mask}")
+    print(f"{args.output}: {width}×{height} (painted at {paint_w}×{paint_h}{tiles}), style {result.style}{extras}, transfer {options.transfer} on {result.engine} ({result.precision}), mask {options.mask}")
     print(f"load {load_ms:.1f} ms (once per process and paint size), then  " + "  ".join(f"{stage} {ms:.1f} ms{' (while painting)' if stage == 'segment' else ''}" for stage, ms in result.stages) + f"  total {result.total_ms:.1f} ms")
     return 0
 

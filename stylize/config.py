@@ -11,6 +11,7 @@
 | STYLIZE_CONNECT_TIMEOUT | seconds to open a connection to the store | 5 |
 | STYLIZE_READ_TIMEOUT | seconds the store may stay silent before a try fails | 10 |
 | STYLIZE_FETCH_DEADLINE | seconds for all tries of one asset together | 25 |
+| STYLIZE_TILE_SIDE | the side of the tiles a painting larger than the engine paints whole is made in; ``0`` never tiles (such a painting is made at the engine's limit and scaled up) | 512 |
 | STYLIZE_ICE_SERVERS | comma-separated STUN/TURN URLs for the webcam's WebRTC; empty for none (localhost) | Google's public STUN |
 
 The S3 backend also honours boto3's own configuration (credentials chain, ``AWS_REGION``,
@@ -54,6 +55,7 @@ class Settings:
     fetch_workers: int = 8
     fetch_policy: FetchPolicy = FetchPolicy()
     ice_servers: tuple[str, ...] = ("stun:stun.l.google.com:19302",)
+    tile_side: int = 512
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +73,7 @@ class Settings:
                 read_timeout=_seconds(env, "STYLIZE_READ_TIMEOUT", default.fetch_policy.read_timeout),
                 deadline=_seconds(env, "STYLIZE_FETCH_DEADLINE", default.fetch_policy.deadline),
             ),
+            tile_side=_tile_side(env, default.tile_side),
             ice_servers=default.ice_servers if "STYLIZE_ICE_SERVERS" not in env else tuple(u.strip() for u in env["STYLIZE_ICE_SERVERS"].split(",") if u.strip()),
         )
 
@@ -98,4 +101,17 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
         value = 0
     if value < 1:
         raise StylizeError(f"{name} is {raw!r}; set it to a whole number of at least 1.")
+    return value
+
+
+def _tile_side(env: Mapping[str, str], default: int) -> int:
+    raw = env.get("STYLIZE_TILE_SIDE", "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value != 0 and not 256 <= value <= 8192:
+        raise StylizeError(f"STYLIZE_TILE_SIDE is {raw!r}; set it to 0 (never tile) or a tile side from 256 to 8192 pixels.")
     return value

@@ -11,8 +11,11 @@ Sizes: the photo is scaled so that its longer side is at most ``max_side`` (``No
 size) — that is the result's size. The transfer network paints at ``paint_side`` on the longer
 side (``None``: the result's size), its "stroke size": a network that paints fewer pixels makes
 strokes that are larger relative to the picture. The painting is then scaled to the result's size.
-Each engine paints at most ``MAX_PAINT_SIDE`` on the longer side (its memory grows with the
-pixels); a larger result is painted at that size and scaled up.
+Each engine paints a picture whole up to ``MAX_PAINT_SIDE`` on the longer side (its memory grows
+with the pixels). A larger painting is made in tiles of ``tile_side`` that share the whole
+picture's statistics (``tiling.py``): at its own size, in bounded memory. With tiling off
+(``tile_side`` 0) or for a network that cannot be cut into stages, it is painted at
+``MAX_PAINT_SIDE`` and scaled up.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from .colors import keep_colors
 from .config import Settings
 from .engine import BF16, F32, Engine, Model, check_engine, check_precision, make_engine
 from .engine.openvino import cpu_has_vnni
+from .engine.stages import STAGE, StagePlan, stage_plan
 from .errors import InputError, StoreError
 from .faces import Face, FaceDetector
 from .imaging import (
@@ -54,12 +58,14 @@ from .segment import Segmenter
 from .store import ModelStore, ProgressTotal
 from .stream import VideoStream
 from .styles import Style, StyleVectors, decode_vectors, vectors_key
+from .tiling import TileProgress, crop_shapes, paint_tiled, tile_plan
 
 MASK_MODES = ("full", "background", "foreground")
 MODEL_ROLES = ("transfer", "segment", "face")  # the models prepare loads (the predict model comes with the style vectors)
 STAGES = ("decode", "segment", "predict", "transfer", "transfer (person's style)", "colours", "steady", "composite")
 BASE_STAGES = ("decode", "segment", "predict", "transfer", "composite")  # every request has these; the others when asked for
-MAX_PAINT_SIDE = {"openvino": 2048, "litert": 768}  # LiteRT needs ~1.5 GB at 1024×768, OpenVINO ~0.6 GB at 2048×1536
+MAX_PAINT_SIDE = {"openvino": 2048, "litert": 768}  # painted whole: LiteRT needs ~1.5 GB at 1024×768, OpenVINO ~0.6 GB at 2048×1536
+TILE_SIDE = 512  # larger paintings are made in tiles this many pixels a side, chosen by memory (README: tiles)
 SIZE_MULTIPLE = 4  # the transfer networks halve the picture twice and double it back
 # Style vectors always come from LiteRT, whatever the request's engine: the predict network runs
 # once per style, LiteRT's integer kernels are the reference for its int8 file (OpenVINO emulates
@@ -201,6 +207,7 @@ class Result:
     person_style: str | None = None  # the title of the style the person was painted in, if one was given
     faces: list[Face] = field(default_factory=list)  # the faces found (with a mask and keep_faces)
     precision: str = F32  # the arithmetic the transfer network computed in
+    tiles: int = 0  # the tiles the picture was painted in (0: whole)
     elapsed_ms: float | None = None  # the request's own time; the mask is found while the picture is painted, so less than the stages' sum
 
     @property
@@ -226,13 +233,16 @@ _SHARED_LOCK = threading.Lock()
 class Stylizer:
     """Holds the store, the loaded models and the style-vector cache; ``stylize`` is its verb."""
 
-    def __init__(self, manifest: Manifest, store: ModelStore, engine: Engine, fetch_workers: int = 8):
+    def __init__(self, manifest: Manifest, store: ModelStore, engine: Engine, fetch_workers: int = 8, tile_side: int = TILE_SIDE):
         self.manifest = manifest
+        self.tile_side = tile_side  # 0: never tile
+        self.tile_above: int | None = None  # paintings longer than this are tiled; None: the engine's MAX_PAINT_SIDE
         self.store = store
         self.engine = engine  # the default; others are made on demand with the same settings
         self.engines: dict[str, Engine] = {engine.name: engine}
         self.fetch_workers = fetch_workers
         self._models: dict[tuple[str, str, str], Model] = {}
+        self._stages: dict[tuple[str, str, str], tuple[StagePlan, list[Model]] | None] = {}
         self.load_ms: dict[tuple[str, str, str], float] = {}  # (engine, asset key, precision) → ms to read and compile
         self._derived: frozenset[str] | None = None  # keys of the derived variants the store holds, once probed
         self._mask_workers = ThreadPoolExecutor(max_workers=MASK_WORKERS, thread_name_prefix="stylize-mask")
@@ -251,6 +261,7 @@ class Stylizer:
             store,
             make_engine(settings.engine, settings.threads, store.cache_dir),  # the cache that can be written
             settings.fetch_workers,
+            settings.tile_side,
         )
 
     @classmethod
@@ -359,6 +370,14 @@ class Stylizer:
             return 0.0
         out_w, out_h = output_size(width, height, options.max_side)
         paint_w, paint_h = self.paint_size(out_w, out_h, options)
+        if self.tiled(paint_w, paint_h, options):
+            plan, models = self.stage_models(asset, options.engine, self.precision_for(options))
+            spent = 0.0
+            for stage, stage_model, crops in zip(plan.stages, models, crop_shapes(plan, _round_up(paint_w), _round_up(paint_h), self.tile_side), strict=True):
+                for crop in crops:
+                    spatial = {t.name: (1, *crop, t.shape[-1]) for t in stage_model.inputs if t.name in stage.spatial}
+                    spent += stage_model.prepare_shape({t.name: spatial.get(t.name, t.shape) for t in stage_model.inputs})
+            return spent
         shapes = {t.name: (1, _round_up(paint_h), _round_up(paint_w), 3) if t.shape[-1] == 3 else t.shape for t in model.inputs}
         return model.prepare_shape(shapes)
 
@@ -386,10 +405,36 @@ class Stylizer:
         return options.precision
 
     def paint_size(self, width: int, height: int, options: StylizeOptions) -> tuple[int, int]:
-        """(width, height) the transfer network paints a ``width``×``height`` result at."""
-        engine = self.engine_named(options.engine).name
-        side = min(max(width, height), options.paint_side or max(width, height), MAX_PAINT_SIDE[engine])
-        return output_size(width, height, side)
+        """(width, height) the transfer network paints a ``width``×``height`` result at: the
+        stroke size asked for, in tiles where it is larger than a tile, else at most the engine's
+        ``MAX_PAINT_SIDE``."""
+        side = min(max(width, height), options.paint_side or max(width, height))
+        painted = output_size(width, height, side)
+        if self.tiled(*painted, options):
+            return painted
+        return output_size(width, height, min(side, MAX_PAINT_SIDE[self.engine_named(options.engine).name]))
+
+    def tiled(self, paint_w: int, paint_h: int, options: StylizeOptions) -> bool:
+        """Whether a painting of ``paint_w``×``paint_h`` is made in tiles: when it is longer than
+        the engine paints whole and the transfer network can be cut into stages."""
+        above = self.tile_above if self.tile_above is not None else MAX_PAINT_SIDE[self.engine_named(options.engine).name]
+        if self.tile_side <= 0 or options.letterbox or max(paint_w, paint_h) <= above:
+            return False
+        return self.stage_models(self.manifest.get("transfer", options.transfer), options.engine, self.precision_for(options)) is not None
+
+    def stage_models(self, asset: Asset, engine: str | None = None, precision: str = F32) -> tuple[StagePlan, list[Model]] | None:
+        """The transfer network cut into stages for tiled painting, each stage's model loaded
+        once; None for a network that cannot be (one whose shapes are set at run time)."""
+        key = (self.engine_named(engine).name, asset.key, precision)
+        with self._lock:
+            if key not in self._stages:
+                try:
+                    plan = stage_plan(self.store.fetch(asset).read_bytes())
+                except ValueError:
+                    self._stages[key] = None
+                else:
+                    self._stages[key] = (plan, [self.model(asset, engine, precision, f"{STAGE}{i}") for i in range(len(plan.stages))])
+            return self._stages[key]
 
     def adopt_published_vectors(self) -> int:
         """Use the gallery's style vectors published beside the models, if the store has them;
@@ -406,15 +451,16 @@ class Stylizer:
             self.vectors.add(style_sha, vector)
         return len(published)
 
-    def model(self, asset: Asset, engine: str | None = None, precision: str = F32) -> Model:
-        """The asset's model on ``engine`` (None: the default) in ``precision``, loaded once."""
+    def model(self, asset: Asset, engine: str | None = None, precision: str = F32, graph: str | None = None) -> Model:
+        """The asset's model on ``engine`` (None: the default) in ``precision``, loaded once;
+        ``graph``: a rewrite of it (a stage of the transfer network, ``engine/stages.py``)."""
         backend = self.engine_named(engine)
-        key = (backend.name, asset.key, precision)
+        key = (backend.name, asset.key if graph is None else f"{asset.key}#{graph}", precision)
         with self._lock:
             if key not in self._models:
                 path = self.store.fetch(asset)
                 started = time.perf_counter()
-                self._models[key] = backend.load(path, 1 if asset.role in SINGLE_THREAD_ROLES else None, precision)
+                self._models[key] = backend.load(path, 1 if asset.role in SINGLE_THREAD_ROLES else None, precision, graph)
                 self.load_ms[key] = (time.perf_counter() - started) * 1000.0
             return self._models[key]
 
@@ -454,9 +500,10 @@ class Stylizer:
         return person.person_mask(rgb, self.segmenter(options.segmenter, options.engine), detector, stream)
 
     # --- running ---------------------------------------------------------------------------------
-    def stylize(self, content: bytes | np.ndarray, style: str | Style, options: StylizeOptions | None = None) -> Result:
-        """Paint ``content`` (file bytes or RGB pixels) in ``style`` (a gallery name or a Style)."""
-        return self._run(content, style, options, None)
+    def stylize(self, content: bytes | np.ndarray, style: str | Style, options: StylizeOptions | None = None, progress: TileProgress | None = None) -> Result:
+        """Paint ``content`` (file bytes or RGB pixels) in ``style`` (a gallery name or a Style);
+        a picture painted in tiles calls ``progress(tiles done, tiles in all)`` after each."""
+        return self._run(content, style, options, None, progress)
 
     def stylize_for_video(self, frame: np.ndarray, style: str | Style, options: StylizeOptions, stream: VideoStream) -> Result:
         """Paint one frame of a live video: as ``stylize``, with the painting and the person mask
@@ -464,7 +511,7 @@ class Stylizer:
         few (``stream`` remembers them; one per stream)."""
         return self._run(frame, style, options, stream)
 
-    def _run(self, content: bytes | np.ndarray, style: str | Style, options: StylizeOptions | None, stream: VideoStream | None) -> Result:
+    def _run(self, content: bytes | np.ndarray, style: str | Style, options: StylizeOptions | None, stream: VideoStream | None, progress: TileProgress | None = None) -> Result:
         options = options if options is not None else StylizeOptions()
         if not isinstance(options, StylizeOptions):
             raise InputError(f"The options are a {type(options).__name__}; pass a StylizeOptions.")
@@ -486,10 +533,10 @@ class Stylizer:
                 vector = self.blended_vector(rgb, style, options.strength, mix_with, options.mix)
                 person_vector = None if person_style is None else self.blended_vector(rgb, person_style, options.strength)
             with _timed(timings, "transfer"):
-                painted, paint_size = self.transfer(rgb, vector, transfer_asset, options)
+                painted, paint_size, tiles = self.transfer(rgb, vector, transfer_asset, options, progress)
             if person_vector is not None:
                 with _timed(timings, "transfer (person's style)"):
-                    person_painted, _ = self.transfer(rgb, person_vector, transfer_asset, options)
+                    person_painted, _, _ = self.transfer(rgb, person_vector, transfer_asset, options, progress)
         except BaseException:
             if masking is not None:
                 wait([masking])  # no work of this request outlives it
@@ -522,6 +569,7 @@ class Stylizer:
             None if person_style is None else person_style.title,
             faces,
             precision=self.precision_for(options),
+            tiles=tiles,
             elapsed_ms=(time.perf_counter() - started) * 1000.0,
         )
 
@@ -556,22 +604,32 @@ class Stylizer:
             return vector
         return strength * vector + (1.0 - strength) * self.vectors.predict(rgb)
 
-    def transfer(self, rgb: np.ndarray, vector: np.ndarray, asset: Asset, options: StylizeOptions) -> tuple[np.ndarray, tuple[int, int]]:
-        """The transfer network's painting of ``rgb`` at ``rgb``'s own size, and the (width,
-        height) it was painted at."""
+    def transfer(
+        self, rgb: np.ndarray, vector: np.ndarray, asset: Asset, options: StylizeOptions, progress: TileProgress | None = None
+    ) -> tuple[np.ndarray, tuple[int, int], int]:
+        """The transfer network's painting of ``rgb`` at ``rgb``'s own size, the (width, height)
+        it was painted at, and the tiles it was painted in (0: whole)."""
+        height, width = rgb.shape[:2]
+        paint_w, paint_h = self.paint_size(width, height, options)
+        if self.tiled(paint_w, paint_h, options):
+            plan, models = self.stage_models(asset, options.engine, self.precision_for(options))
+            padded = pad_to_multiple(resize(rgb, paint_w, paint_h), SIZE_MULTIPLE)
+            out = paint_tiled(models, plan, padded, vector, self.tile_side, progress)
+            painted = from_unit_float(out[0, :paint_h, :paint_w])
+            del out
+            tiles = tile_plan(plan, padded.shape[1], padded.shape[0], self.tile_side).most
+            return resize(painted, width, height), (paint_w, paint_h), tiles
         model = self.model(asset, options.engine, self.precision_for(options))
         image_input = next(t.name for t in model.inputs if t.shape[-1] == 3)
         vector_input = next(t.name for t in model.inputs if t.shape[-1] != 3)
-        height, width = rgb.shape[:2]
         if options.letterbox:
             square, box = letterbox(rgb, asset.size)
             out = model.run({image_input: to_unit_float(square)[None], vector_input: vector})[0]
-            return unletterbox(from_unit_float(out.reshape(asset.size, asset.size, 3)), box, width, height), (asset.size, asset.size)
-        paint_w, paint_h = self.paint_size(width, height, options)
+            return unletterbox(from_unit_float(out.reshape(asset.size, asset.size, 3)), box, width, height), (asset.size, asset.size), 0
         padded = pad_to_multiple(resize(rgb, paint_w, paint_h), SIZE_MULTIPLE)
         out = model.run({image_input: to_unit_float(padded)[None], vector_input: vector})[0]
         painted = from_unit_float(out[0, :paint_h, :paint_w])
-        return resize(painted, width, height), (paint_w, paint_h)
+        return resize(painted, width, height), (paint_w, paint_h), 0
 
 
 def photo_pixels(content: bytes | np.ndarray, max_side: int | None) -> np.ndarray:

@@ -172,9 +172,18 @@ def test_paint_side_sets_the_stroke_size(stylizer, photo_bytes):
     assert letterboxed.paint_size == (384, 384) and letterboxed.image.shape == (426, 640, 3)
 
 
-def test_paint_size_is_capped_per_engine(stylizer):
+def test_paint_size_is_capped_per_engine_without_tiles_and_not_with_them(stylizer, monkeypatch):
+    """Each runtime paints whole up to its cap; beyond it, in tiles at the painting's own size —
+    or, with tiling off, at the cap (scaled up after). The dynamic-range file, whose shapes are
+    set at run time, cannot be cut into stages, so it stays capped."""
     for engine, cap in MAX_PAINT_SIDE.items():
-        assert stylizer.paint_size(4000, 3000, StylizeOptions(max_side=None, engine=engine)) == (cap, cap * 3 // 4)
+        options = StylizeOptions(max_side=None, engine=engine)
+        assert stylizer.paint_size(cap, cap * 3 // 4, options) == (cap, cap * 3 // 4) and not stylizer.tiled(cap, cap * 3 // 4, options)
+        assert stylizer.paint_size(4000, 3000, options) == (4000, 3000) and stylizer.tiled(4000, 3000, options)
+        assert stylizer.paint_size(4000, 3000, StylizeOptions(max_side=None, engine=engine, transfer="dynamic")) == (cap, cap * 3 // 4)
+        monkeypatch.setattr(stylizer, "tile_side", 0)
+        assert stylizer.paint_size(4000, 3000, options) == (cap, cap * 3 // 4) and not stylizer.tiled(4000, 3000, options)
+        monkeypatch.undo()
 
 
 def test_openvino_honours_threads_and_latency_hint(shared):

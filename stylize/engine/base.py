@@ -40,14 +40,20 @@ class Model(Protocol):
     inputs: tuple[TensorInfo, ...]
     runs: int
 
-    def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    def run(self, feeds: Mapping[str, np.ndarray], raw: bool = False) -> list[np.ndarray]:
         """Run once on ``feeds`` (input name → array, at any shape the model can take); returns
-        the outputs in model order."""
+        the outputs in model order — as real values, or with ``raw`` as the file stores them
+        (a quantized output's integers). An input already in its quantized type is taken as is."""
         ...
 
     def prepare_shape(self, shapes: Mapping[str, tuple[int, ...]]) -> float:
         """Build the model for these input shapes now (not at the first run); returns the
         milliseconds it took (0 when it was already built)."""
+        ...
+
+    def release(self) -> None:
+        """Free the working memory its runs hold (the activations of each shape built), keeping
+        what was compiled: a stage of a tiled painting holds none between paintings."""
         ...
 
 
@@ -85,6 +91,16 @@ class ShapeCache(Generic[T]):
         self._lock = threading.Lock()
         self._building: dict[Shapes, threading.Lock] = {}
         self.builds = 0
+
+    def items(self) -> list[T]:
+        with self._lock:
+            return list(self._items.values())
+
+    def drop_all_but(self, shapes: Shapes) -> None:
+        """Forget every build but the one for ``shapes``."""
+        with self._lock:
+            for key in [k for k in self._items if k != shapes]:
+                del self._items[key]
 
     def seed(self, shapes: Shapes, item: T) -> None:
         """Keep an item built elsewhere (the file's own shape, built while loading)."""
@@ -176,9 +192,11 @@ class IntegerIO:
         q = self.inputs.get(name)
         if q is None:
             return np.ascontiguousarray(array, dtype=np.float32)
+        if array.dtype == q.dtype:
+            return np.ascontiguousarray(array)  # quantized already (a raw output of another model)
         info = np.iinfo(q.dtype)
         return np.clip(np.rint(np.asarray(array, dtype=np.float32) / q.scale) + q.zero_point, info.min, info.max).astype(q.dtype)
 
-    def result(self, index: int, array: np.ndarray) -> np.ndarray:
+    def result(self, index: int, array: np.ndarray, raw: bool = False) -> np.ndarray:
         q = self.outputs[index] if index < len(self.outputs) else None
-        return array if q is None else (array.astype(np.float32) - q.zero_point) * np.float32(q.scale)
+        return array if q is None or raw else (array.astype(np.float32) - q.zero_point) * np.float32(q.scale)

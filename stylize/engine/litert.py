@@ -75,7 +75,10 @@ class LiteRTModel:
     def prepare_shape(self, shapes: Mapping[str, tuple[int, ...]]) -> float:
         return self._shapes.get(feed_shapes(self.inputs, shapes))[1]
 
-    def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    def release(self) -> None:
+        self._shapes.drop_all_but(self._native)  # an interpreter's arena is its own: only dropping it frees it
+
+    def run(self, feeds: Mapping[str, np.ndarray], raw: bool = False) -> list[np.ndarray]:
         runner, _ = self._shapes.get(feed_shapes(self.inputs, {k: np.shape(v) for k, v in feeds.items()}))
         interpreter = runner.interpreter
         with runner.lock:
@@ -83,7 +86,7 @@ class LiteRTModel:
                 interpreter.set_tensor(runner.inputs[name], self._io.feed(name, array))
             interpreter.invoke()
             self.runs += 1
-            return [self._io.result(n, interpreter.get_tensor(i)) for n, i in enumerate(runner.outputs)]
+            return [self._io.result(n, interpreter.get_tensor(i), raw) for n, i in enumerate(runner.outputs)]
 
 
 @dataclass(frozen=True)

@@ -32,11 +32,14 @@ REWRITES = (OUTPUTS, INPUTS)
 
 @dataclass(frozen=True)
 class Moments:
-    """One instance normalisation's statistics: the tensors holding its mean and variance."""
+    """One instance normalisation: the tensors holding the activation it normalises (``x``), its
+    mean, the squared differences averaged into its variance, and its variance."""
 
     mean: int
     variance: int
     channels: int
+    x: int
+    squared: int
 
 
 def moments_as_outputs(data: bytes) -> bytes:
@@ -46,12 +49,19 @@ def moments_as_outputs(data: bytes) -> bytes:
     if not found:
         raise ValueError("the network has no instance normalisation to open")
     graph.outputs = [*graph.outputs, *(t for m in found for t in (m.mean, m.variance))]
-    return _write(model, len(data))
+    return write(model, len(data))
 
 
 def moments_as_inputs(data: bytes) -> bytes:
     """The .tflite ``data`` with every normalisation's mean and variance taken as inputs, and the
     operations that computed them removed."""
+    _, model, _, _ = opened(data)
+    return write(model, len(data))
+
+
+def opened(data: bytes):
+    """(schema, model, graph, normalisations) of ``data`` with its statistics taken as inputs:
+    the flatbuffer's object form, for further rewriting (``stages.py``)."""
     schema, model, graph = _read(data)
     found = _find(schema, model, graph)
     if not found:
@@ -63,16 +73,20 @@ def moments_as_inputs(data: bytes) -> bytes:
             graph.tensors[t].shapeSignature = None
     graph.inputs = [*graph.inputs, *(t for m in found for t in (m.mean, m.variance))]
     graph.operators = [op for op in graph.operators if not set(op.outputs) & given]
-    _remove_unused(graph)
-    return _write(model, len(data))
+    remove_unused(graph)
+    return schema, model, graph, found
 
 
 def rewrite(data: bytes, kind: str, name: str = "the model") -> bytes:
-    """``data`` rewritten by ``kind`` (``OUTPUTS`` or ``INPUTS``); a ``ModelError`` naming the
-    file (``name``) if it cannot be."""
-    if kind not in REWRITES:
-        raise ModelError(f"{kind!r} is not a rewrite of a network; use one of {', '.join(REWRITES)}.")
+    """``data`` rewritten by ``kind`` (``OUTPUTS``, ``INPUTS`` or ``stages.STAGE`` + its index);
+    a ``ModelError`` naming the file (``name``) if it cannot be."""
+    from . import stages
+
+    if kind not in REWRITES and not kind.startswith(stages.STAGE):
+        raise ModelError(f"{kind!r} is not a rewrite of a network; use one of {', '.join(REWRITES)} or {stages.STAGE}N.")
     try:
+        if kind.startswith(stages.STAGE):
+            return stages.stage_bytes(data, int(kind.removeprefix(stages.STAGE)))
         return moments_as_outputs(data) if kind == OUTPUTS else moments_as_inputs(data)
     except ValueError as exc:
         raise ModelError(f"{name} cannot be painted in tiles ({exc}).") from exc
@@ -93,7 +107,7 @@ def _read(data: bytes):
     return schema, model, model.subgraphs[0]
 
 
-def _write(model, size_hint: int) -> bytes:
+def write(model, size_hint: int) -> bytes:
     builder = flatbuffers.Builder(size_hint + 65536)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())
@@ -138,7 +152,8 @@ def _find(schema, model, graph) -> list[Moments]:
         variance_ops = [i for i in after(int(op.outputs[0])) if kinds.get(code[i]) == "MEAN"]
         if len(variance_ops) != 1:
             continue
-        moments.append(Moments(m, int(graph.operators[variance_ops[0]].outputs[0]), _channels(graph, producer, x)))
+        variance = graph.operators[variance_ops[0]]
+        moments.append(Moments(m, int(variance.outputs[0]), _channels(graph, producer, x), x, int(variance.inputs[0])))
     return moments
 
 
@@ -152,7 +167,7 @@ def _channels(graph, producer: dict[int, int], x: int) -> int:
     return int(graph.tensors[int(conv.inputs[1])].shape[0])
 
 
-def _remove_unused(graph) -> None:
+def remove_unused(graph) -> None:
     """Remove every operation none of whose outputs is used (by another operation or as the
     graph's output), until none is left."""
     while True:

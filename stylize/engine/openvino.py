@@ -40,6 +40,10 @@ class _Compiled:
         self._slots = threading.Semaphore(REQUESTS_PER_MODEL)
         self._lock = threading.Lock()
 
+    def release(self) -> None:
+        with self._lock:
+            self._idle.clear()  # an infer request holds its activations' memory; a new one is made when needed
+
     def infer(self, feeds: Mapping[int, np.ndarray]) -> list[np.ndarray]:
         with self._slots:
             with self._lock:
@@ -95,6 +99,10 @@ class OpenVINOModel:
     def prepare_shape(self, shapes: Mapping[str, tuple[int, ...]]) -> float:
         return self._shapes.get(feed_shapes(self.inputs, shapes))[1]
 
+    def release(self) -> None:
+        for compiled in self._shapes.items():
+            compiled.release()
+
     def profile(self, feeds: Mapping[str, np.ndarray], runs: int = 5) -> list[tuple[str, float, float]]:
         """Where this model's time goes at ``feeds``' shapes, from OpenVINO's per-layer counters
         (a build of its own with ``PERF_COUNT`` on): (layer type and kernel, ms a run, % of the
@@ -114,13 +122,13 @@ class OpenVINOModel:
         whole = sum(totals.values()) or 1.0
         return sorted(((kind, ms, 100.0 * ms / whole) for kind, ms in totals.items()), key=lambda row: -row[1])
 
-    def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    def run(self, feeds: Mapping[str, np.ndarray], raw: bool = False) -> list[np.ndarray]:
         compiled, _ = self._shapes.get(feed_shapes(self.inputs, {k: np.shape(v) for k, v in feeds.items()}))
         arrays = {i: self._io.feed(t.name, feeds[t.name]) for i, t in enumerate(self.inputs)}
         outputs = compiled.infer(arrays)
         with self._runs_lock:
             self.runs += 1
-        return [self._io.result(n, out) for n, out in enumerate(outputs)]
+        return [self._io.result(n, out, raw) for n, out in enumerate(outputs)]
 
 
 @dataclass(frozen=True)
