@@ -73,7 +73,7 @@ def main() -> None:
             if not painted_already(key):
                 view.painting()
             try:
-                result = paint(stylizer, photo, style, options, key)
+                result = paint(stylizer, photo, style, options, key, view)
             except StylizeError as exc:
                 view.failed(for_visitor(exc))
             else:

@@ -28,13 +28,13 @@ def painted_already(key: tuple) -> bool:
     return bool(cached) and cached[0] == key
 
 
-def paint(stylizer: Stylizer, photo: bytes, style: str | Style, options: StylizeOptions, key: tuple) -> Result:
+def paint(stylizer: Stylizer, photo: bytes, style: str | Style, options: StylizeOptions, key: tuple, view: ResultView | None = None) -> Result:
     """The result for this photo, style and options (``key``: their ``result_key``); kept per
-    visitor so reruns don't repaint."""
+    visitor so reruns don't repaint. A picture painted in tiles shows its progress in ``view``."""
     cached = st.session_state.get("painted")
     if cached and cached[0] == key:
         return cached[1]
-    result = stylizer.stylize(photo, style, options)
+    result = stylizer.stylize(photo, style, options, progress=None if view is None else view.tile_painted)
     st.session_state["ms_per_megapixel"] = result.total_ms / max(0.05, result.image.shape[0] * result.image.shape[1] / 1e6)
     st.session_state["painted"] = (key, result)
     return result
@@ -46,6 +46,7 @@ ALONGSIDE = {"segment": " (while painting)"}  # stages that run beside the paint
 def describe(result: Result) -> str:
     height, width = result.image.shape[:2]
     paint_w, paint_h = result.paint_size
+    tiles = f" in {result.tiles} tiles" if result.tiles > 1 else ""
     options = result.options
     what = MASK_LABELS[options.mask].lower() if result.person_style is None else f"the person in {result.person_style}"
     if options.mask != "full":
@@ -55,7 +56,7 @@ def describe(result: Result) -> str:
     colours = " · the photo's own colours" if options.keep_colors else ""
     return (
         f"{width}×{height} px · {result.style} · {what}{colours} · strength {options.strength:.2f} · "
-        f"{VARIANT_LABELS.get(options.transfer, options.transfer)} on {runtime_title(runtime_key(result.engine, result.precision))}, painted at {paint_w}×{paint_h} · "
+        f"{VARIANT_LABELS.get(options.transfer, options.transfer)} on {runtime_title(runtime_key(result.engine, result.precision))}, painted at {paint_w}×{paint_h}{tiles} · "
         f"total {result.total_ms:.0f} ms · " + " · ".join(f"{stage} {ms:.0f} ms{ALONGSIDE.get(stage, '')}" for stage, ms in result.stages)
     )
 
@@ -83,6 +84,11 @@ class ResultView:
         self.caption.caption("Painting your choice…")
         self.note.empty()
         self.download.button("Download PNG (painting…)", disabled=True, key="download-pending")
+
+    def tile_painted(self, done: int, total: int) -> None:
+        """A large picture is painted in tiles: how far it has come."""
+        if done == 1 or done == total or done % max(1, total // 50) == 0:
+            self.caption.progress(done / total, text=f"Painting at full size, in tiles: {100 * done // total} %")
 
     def failed(self, message: str) -> None:
         self.caption.error(message)

@@ -67,6 +67,7 @@ class BenchReport:
     photo_1024_ms: float = 0.0
     photo_12mp_s: float = 0.0
     photo_12mp_paint: str = ""
+    photo_12mp_tiles: int = 0  # tiles of the full-resolution stages (0: painted whole)
     peak_rss_mb: float | None = None
     rss_all_loaded_mb: dict[str, float | None] = field(default_factory=dict)
     load_all_cold_ms: dict[str, float | None] = field(default_factory=dict)
@@ -192,8 +193,10 @@ def bench_end_to_end(stylizer: Stylizer, report: BenchReport, photo: np.ndarray,
     report.peak_rss_mb = round(peak_rss_mb()) if measured else None
     paint_w, paint_h = result.paint_size
     report.photo_12mp_paint = f"{paint_w}×{paint_h}"
+    report.photo_12mp_tiles = result.tiles
+    tiles = f" in {result.tiles} tiles of {stylizer.tile_side}" if result.tiles else ""
     say(
-        f"photo 4000×3000 JPEG at full resolution → {result.image.shape[1]}×{result.image.shape[0]} (painted at {paint_w}×{paint_h}): "
+        f"photo 4000×3000 JPEG at full resolution → {result.image.shape[1]}×{result.image.shape[0]} (painted at {paint_w}×{paint_h}{tiles}): "
         f"{report.photo_12mp_s} s, peak RSS {report.peak_rss_mb} MB"
     )
 

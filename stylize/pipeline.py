@@ -614,9 +614,7 @@ class Stylizer:
         if self.tiled(paint_w, paint_h, options):
             plan, models = self.stage_models(asset, options.engine, self.precision_for(options))
             padded = pad_to_multiple(resize(rgb, paint_w, paint_h), SIZE_MULTIPLE)
-            out = paint_tiled(models, plan, padded, vector, self.tile_side, progress)
-            painted = from_unit_float(out[0, :paint_h, :paint_w])
-            del out
+            painted = paint_tiled(models, plan, padded, vector, self.tile_side, progress)[:paint_h, :paint_w]
             tiles = tile_plan(plan, padded.shape[1], padded.shape[0], self.tile_side).most
             return resize(painted, width, height), (paint_w, paint_h), tiles
         model = self.model(asset, options.engine, self.precision_for(options))

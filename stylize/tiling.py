@@ -24,7 +24,7 @@ import numpy as np
 
 from .engine import Model
 from .engine.stages import Stage, StagePlan, norm_moments
-from .imaging import to_unit_float
+from .imaging import from_unit_float, to_unit_float
 
 MARGIN = 16  # pixels at a stage's own resolution past the reach of its convolutions (at most a 9×9 and a few 3×3)
 TILE_WIDTH = 8  # values a pixel of a full-resolution stage holds (8 channels): a tile_side crop of it is the reference
@@ -118,8 +118,9 @@ def paint_tiled(
     models: Sequence[Model], plan: StagePlan, rgb: np.ndarray, vector: np.ndarray, tile_side: int, progress: TileProgress | None = None
 ) -> np.ndarray:
     """The network's painting of ``rgb`` (height × width × 3 uint8, sides multiples of 4) in
-    ``vector``'s style: float32 1 × height × width × 3 in [0, 1]. Each stage runs in crops of at
-    most ``tile_side`` × ``tile_side`` of its own pixels."""
+    ``vector``'s style, height × width × 3 uint8 (each tile's [0, 1] floats rounded as it comes:
+    a 48 MP picture's float copy alone would be 0.6 GB). Each stage runs in crops of at most
+    ``crop_side(stage, tile_side)`` pixels a side of its own resolution."""
     height, width = rgb.shape[:2]
     if height % ALIGN or width % ALIGN:
         raise ValueError(f"a tiled picture's sides must be multiples of {ALIGN}, not {width}×{height}")
@@ -141,6 +142,8 @@ def paint_tiled(
             for x in xs:
                 feeds = {name: _crop(arrays[name], y, x) for name in stage.spatial}
                 painted = model.run({**feeds, **fixed}, raw=True)
+                if stage.outputs == (plan.output,):
+                    painted = [from_unit_float(painted[0])]
                 if outputs is None:
                     outputs = [np.empty((1, int(source.shape[1] * stage.scale), int(source.shape[2] * stage.scale), p.shape[-1]), dtype=p.dtype) for p in painted]
                 for whole, part in zip(outputs, painted, strict=True):
@@ -158,7 +161,7 @@ def paint_tiled(
         arrays.update(zip(stage.outputs, outputs or [], strict=True))
         if stage.norm is not None:
             channels[stage.norm.mean], channels[stage.norm.variance] = norm_moments(arrays[stage.norm.x], stage.norm)
-    return arrays[plan.output]
+    return arrays[plan.output][0]
 
 
 def _crop(array: np.ndarray, y: Span, x: Span) -> np.ndarray:

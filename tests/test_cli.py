@@ -63,6 +63,7 @@ def test_mistakes_exit_nonzero_with_one_line(shared, tmp_path):
         (["run", str(shared / "photos" / "boy.jpg"), "--style", "style1"], "required"),
         (["run", str(shared / "photos" / "boy.jpg"), "--style", "style1", "-o", str(tmp_path / "no" / "dir.png")], "cannot be written"),
         (["run", str(shared / "photos" / "boy.jpg"), "--style", "style1", "--engine", "tpu", "-o", str(tmp_path / "x.png")], "not a known inference engine"),
+        (["run", str(shared / "photos" / "boy.jpg"), "--style", "style1", "--tile-side", "100", "-o", str(tmp_path / "x.png")], "is not 0 (never tile) or a tile side"),
     ]
     for args, message in cases:
         ran = run_cli(*args, env_extra=env, cache=tmp_path / "cache")
@@ -70,6 +71,20 @@ def test_mistakes_exit_nonzero_with_one_line(shared, tmp_path):
         assert ran.returncode == 2, (args, ran.stderr)
         assert len(lines) == 1 and message in lines[0], (args, ran.stderr)
         assert "Traceback" not in ran.stderr
+
+
+def test_a_photo_larger_than_the_runtime_paints_whole_is_painted_in_tiles(shared, tmp_path):
+    """2400×1800 is past OpenVINO's whole-picture limit (2048): painted at its own size in tiles,
+    or — tiles turned off — at the limit and scaled up."""
+    photo = tmp_path / "large.jpg"
+    Image.open(shared / "photos" / "boy.jpg").resize((2400, 1800)).save(photo, quality=92)
+    env = {"STYLIZE_MODEL_STORE": str(shared)}
+    for tile_side, painted in (("512", "painted at 2400×1800 in "), ("0", "painted at 2048×1536)")):
+        out = tmp_path / f"tiles-{tile_side}.png"
+        ran = run_cli("run", str(photo), "--style", "style19", "--mask", "full", "--max-side", "full", "--engine", "openvino", "--tile-side", tile_side, "-o", str(out), env_extra=env, cache=tmp_path / "cache")
+        assert ran.returncode == 0, ran.stderr
+        assert painted in ran.stdout, ran.stdout
+        assert Image.open(out).size == (2400, 1800)
 
 
 def test_unreachable_store_is_one_line(tmp_path):
@@ -112,7 +127,8 @@ def test_bench_prints_and_writes_its_figures(shared, tmp_path):
         assert f"{name} on openvino in {precision}, by layer type: {layers[0][0]}" in ran.stdout
     assert any(kind.startswith("Convolution") for kind, _ms, _share in profiles["int8 · openvino · f32"][:3]), "the convolutions are among the int8 model's top layers"
     assert figures["webcam_fps"] > 0 and figures["photo_1024_ms"] > 0 and figures["photo_12mp_s"] > 0
-    assert figures["photo_12mp_paint"] == "2048×1536" and "→ 4000×3000 (painted at 2048×1536)" in ran.stdout
+    assert figures["photo_12mp_paint"] == "4000×3000" and figures["photo_12mp_tiles"] > 1, "painted at its own size, in tiles"
+    assert f"→ 4000×3000 (painted at 4000×3000 in {figures['photo_12mp_tiles']} tiles of 512)" in ran.stdout
     assert 100 < figures["peak_rss_mb"] < 24_000
     assert all(v and v > 50 for v in figures["rss_all_loaded_mb"].values())
     assert f"{figures['webcam_fps']} frames/s" in ran.stdout

@@ -76,7 +76,7 @@ def test_any_tile_size_paints_the_same_picture(stylizer, shared, vector, engine,
     assert tile_plan(plan, 1000, 604, 4096).most == 1
     tiled = paint_tiled(models, plan, rgb, vector, 256)
     assert tile_plan(plan, 1000, 604, 256).most >= 6
-    assert tiled.shape == whole.shape == (1, 604, 1000, 3)
+    assert tiled.shape == whole.shape == (604, 1000, 3) and tiled.dtype == np.uint8
     assert np.array_equal(tiled, whole)
 
 
@@ -110,7 +110,7 @@ def test_tiled_and_whole_paintings_agree_without_seams(stylizer, shared, vector,
     rgb = picture(shared, width, height)
     whole = from_unit_float(whole_model.run({whole_model.inputs[0].name: to_unit_float(rgb)[None], whole_model.inputs[1].name: vector})[0][0])
     tile_side = 512
-    tiled = from_unit_float(paint_tiled(models, plan, rgb, vector, tile_side)[0])
+    tiled = paint_tiled(models, plan, rgb, vector, tile_side)
     last = plan.stages[-1]
     xs, ys = (spans(n, crop_side(last, tile_side), align=1) for n in (width, height))
     assert len(xs) * len(ys) >= 6
