@@ -2,8 +2,12 @@
 # test tools); runs as a non-root user; fetches its models from STYLIZE_MODEL_STORE at start-up.
 FROM python:3.11-slim
 
+# MALLOC_ARENA_MAX: each visitor's session is a thread; glibc's default of up to 8 heaps a core
+# keeps what each thread freed of a large painting (measured: ≈200 MB more at the peak of four
+# 12 MP paintings), two heaps reuse it
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    MALLOC_ARENA_MAX=2 \
     PIP_NO_CACHE_DIR=1 \
     STYLIZE_CACHE_DIR=/home/app/.cache/stylize
 

@@ -102,7 +102,7 @@ def main() -> int:
         published = subprocess.run([sys.executable, "-m", "stylize", "publish", "--from", str(args.source), "--to", store], cwd=ROOT)
         if published.returncode != 0:
             return published.returncode
-        env = {**os.environ, "STYLIZE_MODEL_STORE": store, "STYLIZE_ICE_SERVERS": ""}
+        env = {**os.environ, "STYLIZE_MODEL_STORE": store, "STYLIZE_ICE_SERVERS": "", "MALLOC_ARENA_MAX": "2"}  # as the container (Dockerfile)
         ports = [args.page_port] if args.pages == 1 else [free_port() for _ in range(args.pages)]
         for i, port in enumerate(ports, start=1):
             task_env = dict(env)

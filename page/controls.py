@@ -10,6 +10,7 @@ import streamlit as st
 
 from stylize import MASK_MODES, Style, StylizeError, StylizeOptions, Stylizer
 from stylize.imaging import center_square, jpeg_bytes, output_size
+from stylize.pipeline import MAX_PAINT_SIDE
 from stylize.steady import DEFAULT_STEADINESS
 from stylize.webcam import WEBCAM_OPTIONS
 
@@ -20,6 +21,7 @@ DEFAULT_SIZE = "1024"  # where a new photo starts
 SIZES = {"1024": 1024, "512": 512, "full": None}  # the result's long side
 STROKES = {"Fine": None, "Medium": 768, "Coarse": 384}  # the long side the network paints at
 DEFAULT_MS_PER_MEGAPIXEL = 330.0  # int8 on OpenVINO here, until this visitor's own result says better
+DEFAULT_MS_PER_MEGAPIXEL_TILED = 600.0  # a result beyond the runtime's whole-picture limit, painted in tiles (12 MP: 6–8 s here)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -159,7 +161,12 @@ def choose_size(options: StylizeOptions, photo_size: tuple[int, int] | None, pho
     """The result's size and the stroke size, each with what it costs. The visitor's size stays
     chosen through every other change for the same ``photo`` (its id); a new photo starts at
     ``DEFAULT_SIZE`` (or its own size, when it is smaller)."""
-    rate = st.session_state.get("ms_per_megapixel", DEFAULT_MS_PER_MEGAPIXEL)
+    whole_rate = st.session_state.get("ms_per_megapixel", DEFAULT_MS_PER_MEGAPIXEL)
+    tiled_rate = st.session_state.get("ms_per_megapixel_tiled", max(DEFAULT_MS_PER_MEGAPIXEL_TILED, 1.5 * whole_rate))
+
+    def seconds(key: str) -> float:
+        size = output_size(*photo_size, SIZES[key])
+        return (tiled_rate if max(size) > MAX_PAINT_SIDE[options.engine or "openvino"] else whole_rate) * math.prod(size) / 1e6 / 1000
 
     def label(key: str) -> str:  # fixed for a photo: a widget whose options change starts afresh
         if photo_size is None:
@@ -180,7 +187,7 @@ def choose_size(options: StylizeOptions, photo_size: tuple[int, int] | None, pho
     size = st.radio("Result size", choices, index=choices.index(chosen), format_func=label, horizontal=False, key=f"size-{(photo or 'none')[:16]}")
     st.session_state["size_photo"], st.session_state["size_choice"] = photo, size
     if photo_size is not None and len(choices) > 1:
-        st.caption(" · ".join(f"{label(k).removeprefix('Full size ')} ≈{rate * math.prod(output_size(*photo_size, SIZES[k])) / 1e6 / 1000:.1f} s" for k in choices))
+        st.caption(" · ".join(f"{label(k).removeprefix('Full size ')} ≈{seconds(k):.1f} s" for k in choices))
     strokes = st.radio(
         "Stroke size",
         list(STROKES),

@@ -30,12 +30,14 @@ def painted_already(key: tuple) -> bool:
 
 def paint(stylizer: Stylizer, photo: bytes, style: str | Style, options: StylizeOptions, key: tuple, view: ResultView | None = None) -> Result:
     """The result for this photo, style and options (``key``: their ``result_key``); kept per
-    visitor so reruns don't repaint. A picture painted in tiles shows its progress in ``view``."""
+    visitor so reruns don't repaint. A picture painted in tiles shows its progress in ``view``,
+    and one waiting for the server's memory its place in the queue."""
     cached = st.session_state.get("painted")
     if cached and cached[0] == key:
         return cached[1]
-    result = stylizer.stylize(photo, style, options, progress=None if view is None else view.tile_painted)
-    st.session_state["ms_per_megapixel"] = result.total_ms / max(0.05, result.image.shape[0] * result.image.shape[1] / 1e6)
+    result = stylizer.stylize(photo, style, options, progress=None if view is None else view.tile_painted, waiting=None if view is None else view.queued)
+    rate = "ms_per_megapixel_tiled" if result.tiles else "ms_per_megapixel"  # tiles cost more a pixel than a whole painting
+    st.session_state[rate] = result.total_ms / max(0.05, result.image.shape[0] * result.image.shape[1] / 1e6)
     st.session_state["painted"] = (key, result)
     return result
 
@@ -85,6 +87,10 @@ class ResultView:
         self.note.empty()
         self.download.button("Download PNG (painting…)", disabled=True, key="download-pending")
 
+    def queued(self, ahead: int) -> None:
+        """The server is painting other visitors' large pictures: this one waits its turn."""
+        self.caption.caption(f"Queued behind {ahead} painting{'s' if ahead != 1 else ''} — yours starts as soon as the server has room for it.")
+
     def tile_painted(self, done: int, total: int) -> None:
         """A large picture is painted in tiles: how far it has come."""
         if done == 1 or done == total or done % max(1, total // 50) == 0:
@@ -105,6 +111,9 @@ class ResultView:
             self.note.info(f"Your photo is {photo_size[0]}×{photo_size[1]}; this result is {width}×{height}. Choose *Full size* under Result size to paint it at its own size.")
         else:
             self.note.empty()
+        # the PNG is encoded when the button is pressed (on a thread of its own), not before the
+        # picture is shown: a 12 MP one takes seconds; the function is this result's, so the file
+        # is always the picture on screen
         self.download.download_button(
-            f"Download PNG ({width}×{height})", result.png, file_name=f"stylized-{width}x{height}.png", mime="image/png", key="download", on_click="ignore"
+            f"Download PNG ({width}×{height})", lambda: result.png, file_name=f"stylized-{width}x{height}.png", mime="image/png", key="download", on_click="ignore"
         )

@@ -7,4 +7,5 @@ scripts/setup.sh runtime
 export STYLIZE_MODEL_STORE="${STYLIZE_MODEL_STORE:-../shared}"
 export STYLIZE_ICE_SERVERS="${STYLIZE_ICE_SERVERS-}"
 .venv/bin/python -m stylize fetch
+export MALLOC_ARENA_MAX=2  # as the container (Dockerfile): fewer heaps that keep freed paintings
 exec .venv/bin/python -m streamlit run serve.py --server.address 127.0.0.1 --server.port "${PORT:-8501}"

@@ -12,6 +12,11 @@ so the page process gets the CPU first, as it would with the visitors' browsers 
 times still include Chromium's own (slowed) work, so they are an upper bound.
 
     .venv/bin/python scripts/load.py [--visitors 1 2 4 8] [--seconds 60] [--json load.json]
+
+``--large N`` runs the memory scenario instead: N visitors at the same moment each upload a 12 MP
+photo (4000×3000; with ``--bomb``, the last one a 5 KB PNG that decodes to 7000×5700) and choose
+*Full size*; it prints each one's time to result, whether it saw itself queued, and the page
+process's peak resident memory (VmHWM), which the memory budget keeps under half a task (2 GB).
 """
 
 from __future__ import annotations
@@ -146,6 +151,73 @@ async def run_load(url: str, count: int, seconds: float, photos: Path, timeout_m
     return waits, sum(e for _, e in results)
 
 
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory so far (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def large_photos(source: Path, folder: Path, count: int, bomb: bool) -> list[tuple[Path, str]]:
+    """``count`` photos to upload at once: 12 MP JPEGs made from the samples (and the PNG bomb)."""
+    from PIL import Image
+
+    made = []
+    for i in range(count):
+        name, _ = PHOTOS[i % len(PHOTOS)]
+        path = folder / f"large-{i}.jpg"
+        Image.open(source / name).convert("RGB").resize((4000, 3000), Image.LANCZOS).save(path, quality=92)
+        made.append((path, "4000×3000"))
+    if bomb:
+        path = folder / "bomb.png"
+        Image.new("RGB", (7000, 5700), (200, 180, 160)).save(path, optimize=True)
+        made[-1] = (path, "7000×5700")
+    return made
+
+
+async def large_visitor(browser, url: str, photo: Path, size: str, timeout_ms: float, ready: asyncio.Barrier) -> tuple[float, bool, bool]:
+    """(seconds from choosing *Full size* to the result, whether it was queued, whether it failed)."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await page.goto(url)
+    await result_shown(page, r"^\d+×\d+ px · ", 120_000)
+    uploader = page.get_by_test_id("stFileUploader").filter(has_text="Your photo")
+    await uploader.locator("input[type=file]").set_input_files(str(photo))
+    await page.get_by_text(re.compile(r"^Full size")).wait_for(timeout=timeout_ms)
+    await result_shown(page, r"^\d+×\d+ px · ", timeout_ms)  # the default size first
+    await ready.wait()  # every visitor has uploaded and seen the default size: all choose Full size together
+    started = time.perf_counter()
+    await page.get_by_text(re.compile(r"^Full size")).click()
+    queued = failed = False
+    deadline = time.monotonic() + timeout_ms / 1000
+    while time.monotonic() < deadline:
+        if await page.get_by_text(re.compile(r"^Queued behind \d+ painting")).count():
+            queued = True
+        if await page.evaluate(RESULT_SHOWN, rf"^{size} px · "):
+            break
+        if await page.get_by_test_id("stException").count() or await page.get_by_test_id("stAlertContentError").count():
+            failed = True
+            break
+        await asyncio.sleep(0.2)
+    else:
+        failed = True
+    seconds = time.perf_counter() - started
+    await context.close()
+    return seconds, queued, failed
+
+
+async def run_large(url: str, photos: list[tuple[Path, str]], timeout_ms: float) -> list[tuple[float, bool, bool]]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        ready = asyncio.Barrier(len(photos))
+        results = await asyncio.gather(*(large_visitor(browser, url, photo, size, timeout_ms, ready) for photo, size in photos))
+        await browser.close()
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--from", dest="source", default=str(ROOT.parent / "shared"))
@@ -153,7 +225,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="how long each N runs")
     parser.add_argument("--timeout", type=float, default=60.0, help="a result later than this is an error")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--large", type=int, default=0, help="instead: this many visitors send a 12 MP photo at full size at the same moment")
+    parser.add_argument("--bomb", action="store_true", help="with --large: the last visitor sends a 5 KB PNG that decodes to 7000×5700")
     args = parser.parse_args()
+    if args.large:
+        return main_large(args)
 
     rows = []
     with served_page(args.source, "stylize-load-cache-") as (url, page_port):
@@ -186,6 +262,22 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0
+
+
+def main_large(args) -> int:
+    with tempfile.TemporaryDirectory(prefix="stylize-load-large-") as folder, served_page(args.source, "stylize-load-cache-") as (url, page_port):
+        pid = page_pid(page_port)
+        os.nice(19)
+        photos = large_photos(Path(args.source) / "photos", Path(folder), args.large, args.bomb)
+        before = peak_rss_mb(pid)
+        results = asyncio.run(run_large(url, photos, max(args.timeout, 300.0) * 1000))
+        peak = peak_rss_mb(pid)
+    for (photo, size), (seconds, queued, failed) in zip(photos, results, strict=True):
+        print(f"{photo.name:<12} {size:>10}: {'FAILED' if failed else f'{seconds:.1f} s'}{' (queued first)' if queued else ''}")
+    print(f"page process peak RSS: {peak:.0f} MB (before the large photos: {before:.0f} MB)")
+    if args.json:
+        args.json.write_text(json.dumps({"visitors": [{"photo": p.name, "size": s, "seconds": r[0], "queued": r[1], "failed": r[2]} for (p, s), r in zip(photos, results, strict=True)], "peak_rss_mb": peak}, indent=2))
+    return 0 if not any(r[2] for r in results) else 1
 
 
 if __name__ == "__main__":

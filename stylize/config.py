@@ -12,6 +12,7 @@
 | STYLIZE_READ_TIMEOUT | seconds the store may stay silent before a try fails | 10 |
 | STYLIZE_FETCH_DEADLINE | seconds for all tries of one asset together | 25 |
 | STYLIZE_TILE_SIDE | the side of the tiles a painting larger than the engine paints whole is made in; ``0`` never tiles (such a painting is made at the engine's limit and scaled up) | 512 |
+| STYLIZE_MEMORY_BUDGET_MB | the working memory paintings at the same moment may hold; later ones wait their turn | 1536 |
 | STYLIZE_ICE_SERVERS | comma-separated STUN/TURN URLs for the webcam's WebRTC; empty for none (localhost) | Google's public STUN |
 
 The S3 backend also honours boto3's own configuration (credentials chain, ``AWS_REGION``,
@@ -56,6 +57,7 @@ class Settings:
     fetch_policy: FetchPolicy = FetchPolicy()
     ice_servers: tuple[str, ...] = ("stun:stun.l.google.com:19302",)
     tile_side: int = 512
+    memory_budget_mb: int = 1536
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -74,6 +76,7 @@ class Settings:
                 deadline=_seconds(env, "STYLIZE_FETCH_DEADLINE", default.fetch_policy.deadline),
             ),
             tile_side=_tile_side(env, default.tile_side),
+            memory_budget_mb=_positive_int(env, "STYLIZE_MEMORY_BUDGET_MB", default.memory_budget_mb),
             ice_servers=default.ice_servers if "STYLIZE_ICE_SERVERS" not in env else tuple(u.strip() for u in env["STYLIZE_ICE_SERVERS"].split(",") if u.strip()),
         )
 

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from . import person
+from .admission import DEFAULT_BUDGET_MB, MB, MemoryGate, Waiting, paint_cost
 from .colors import keep_colors
 from .config import Settings
 from .engine import BF16, F32, Engine, Model, check_engine, check_precision, make_engine
@@ -62,7 +63,7 @@ from .tiling import TileProgress, crop_shapes, paint_tiled, tile_plan
 
 MASK_MODES = ("full", "background", "foreground")
 MODEL_ROLES = ("transfer", "segment", "face")  # the models prepare loads (the predict model comes with the style vectors)
-STAGES = ("decode", "segment", "predict", "transfer", "transfer (person's style)", "colours", "steady", "composite")
+STAGES = ("decode", "queued", "segment", "predict", "transfer", "transfer (person's style)", "colours", "steady", "composite")
 BASE_STAGES = ("decode", "segment", "predict", "transfer", "composite")  # every request has these; the others when asked for
 MAX_PAINT_SIDE = {"openvino": 2048, "litert": 768}  # painted whole: LiteRT needs ~1.5 GB at 1024×768, OpenVINO ~0.6 GB at 2048×1536
 TILE_SIDE = 512  # larger paintings are made in tiles this many pixels a side, chosen by memory (README: tiles)
@@ -233,10 +234,13 @@ _SHARED_LOCK = threading.Lock()
 class Stylizer:
     """Holds the store, the loaded models and the style-vector cache; ``stylize`` is its verb."""
 
-    def __init__(self, manifest: Manifest, store: ModelStore, engine: Engine, fetch_workers: int = 8, tile_side: int = TILE_SIDE):
+    def __init__(
+        self, manifest: Manifest, store: ModelStore, engine: Engine, fetch_workers: int = 8, tile_side: int = TILE_SIDE, memory_budget_mb: int = DEFAULT_BUDGET_MB
+    ):
         self.manifest = manifest
         self.tile_side = tile_side  # 0: never tile
         self.tile_above: int | None = None  # paintings longer than this are tiled; None: the engine's MAX_PAINT_SIDE
+        self.gate = MemoryGate(memory_budget_mb * MB)  # paintings at once, by their memory cost
         self.store = store
         self.engine = engine  # the default; others are made on demand with the same settings
         self.engines: dict[str, Engine] = {engine.name: engine}
@@ -262,6 +266,7 @@ class Stylizer:
             make_engine(settings.engine, settings.threads, store.cache_dir),  # the cache that can be written
             settings.fetch_workers,
             settings.tile_side,
+            settings.memory_budget_mb,
         )
 
     @classmethod
@@ -500,10 +505,13 @@ class Stylizer:
         return person.person_mask(rgb, self.segmenter(options.segmenter, options.engine), detector, stream)
 
     # --- running ---------------------------------------------------------------------------------
-    def stylize(self, content: bytes | np.ndarray, style: str | Style, options: StylizeOptions | None = None, progress: TileProgress | None = None) -> Result:
-        """Paint ``content`` (file bytes or RGB pixels) in ``style`` (a gallery name or a Style);
-        a picture painted in tiles calls ``progress(tiles done, tiles in all)`` after each."""
-        return self._run(content, style, options, None, progress)
+    def stylize(
+        self, content: bytes | np.ndarray, style: str | Style, options: StylizeOptions | None = None, progress: TileProgress | None = None, waiting: Waiting | None = None
+    ) -> Result:
+        """Paint ``content`` (file bytes or RGB pixels) in ``style`` (a gallery name or a Style).
+        A picture painted in tiles calls ``progress(tiles done, tiles in all)`` after each; a
+        painting that waits for memory (``gate``) calls ``waiting(paintings ahead)``."""
+        return self._run(content, style, options, None, progress, waiting)
 
     def stylize_for_video(self, frame: np.ndarray, style: str | Style, options: StylizeOptions, stream: VideoStream) -> Result:
         """Paint one frame of a live video: as ``stylize``, with the painting and the person mask
@@ -511,7 +519,9 @@ class Stylizer:
         few (``stream`` remembers them; one per stream)."""
         return self._run(frame, style, options, stream)
 
-    def _run(self, content: bytes | np.ndarray, style: str | Style, options: StylizeOptions | None, stream: VideoStream | None, progress: TileProgress | None = None) -> Result:
+    def _run(
+        self, content: bytes | np.ndarray, style: str | Style, options: StylizeOptions | None, stream: VideoStream | None, progress: TileProgress | None = None, waiting: Waiting | None = None
+    ) -> Result:
         options = options if options is not None else StylizeOptions()
         if not isinstance(options, StylizeOptions):
             raise InputError(f"The options are a {type(options).__name__}; pass a StylizeOptions.")
@@ -525,53 +535,71 @@ class Stylizer:
         started = time.perf_counter()
         with _timed(timings, "decode"):
             rgb = photo_pixels(content, options.max_side)
-        # the person is found on another thread while the picture is painted (both mostly run
-        # outside the GIL: NumPy, Pillow and the runtimes release it)
-        masking = None if options.mask == "full" else self._mask_workers.submit(self._masks, rgb, options, person_style is not None, stream)
-        try:
-            with _timed(timings, "predict"):
-                vector = self.blended_vector(rgb, style, options.strength, mix_with, options.mix)
-                person_vector = None if person_style is None else self.blended_vector(rgb, person_style, options.strength)
-            with _timed(timings, "transfer"):
-                painted, paint_size, tiles = self.transfer(rgb, vector, transfer_asset, options, progress)
-            if person_vector is not None:
-                with _timed(timings, "transfer (person's style)"):
-                    person_painted, _, _ = self.transfer(rgb, person_vector, transfer_asset, options, progress)
-        except BaseException:
-            if masking is not None:
-                wait([masking])  # no work of this request outlives it
-            raise
-        keep, person_weight, faces, segment_ms = (None, None, [], None) if masking is None else masking.result()
-        if segment_ms is not None:
-            timings["segment"] = segment_ms
-        if options.keep_colors:
-            with _timed(timings, "colours"):
-                painted = keep_colors(painted, rgb)
+        with self._admitted(rgb, options, stream, waiting, timings):
+            # the person is found on another thread while the picture is painted (both mostly run
+            # outside the GIL: NumPy, Pillow and the runtimes release it)
+            masking = None if options.mask == "full" else self._mask_workers.submit(self._masks, rgb, options, person_style is not None, stream)
+            try:
+                with _timed(timings, "predict"):
+                    vector = self.blended_vector(rgb, style, options.strength, mix_with, options.mix)
+                    person_vector = None if person_style is None else self.blended_vector(rgb, person_style, options.strength)
+                with _timed(timings, "transfer"):
+                    painted, paint_size, tiles = self.transfer(rgb, vector, transfer_asset, options, progress)
                 if person_vector is not None:
-                    person_painted = keep_colors(person_painted, rgb)
-        if person_vector is not None:
+                    with _timed(timings, "transfer (person's style)"):
+                        person_painted, _, _ = self.transfer(rgb, person_vector, transfer_asset, options, progress)
+            except BaseException:
+                if masking is not None:
+                    wait([masking])  # no work of this request outlives it
+                raise
+            keep, person_weight, faces, segment_ms = (None, None, [], None) if masking is None else masking.result()
+            if segment_ms is not None:
+                timings["segment"] = segment_ms
+            if options.keep_colors:
+                with _timed(timings, "colours"):
+                    painted = keep_colors(painted, rgb)
+                    if person_vector is not None:
+                        person_painted = keep_colors(person_painted, rgb)
+            if person_vector is not None:
+                with _timed(timings, "composite"):
+                    painted = composite(person_painted, painted, person_weight)
+            if stream is not None:
+                with _timed(timings, "steady"):
+                    painted, keep = stream.steadier.update(rgb, painted, keep)
             with _timed(timings, "composite"):
-                painted = composite(person_painted, painted, person_weight)
+                image = painted if keep is None else composite(rgb, painted, keep)
+            return Result(
+                image,
+                rgb,
+                keep,
+                options,
+                self._title(style, mix_with, options.mix),
+                timings,
+                self.engine_named(options.engine).name,
+                paint_size,
+                None if person_style is None else person_style.title,
+                faces,
+                precision=self.precision_for(options),
+                tiles=tiles,
+                elapsed_ms=(time.perf_counter() - started) * 1000.0,
+            )
+
+    @contextmanager
+    def _admitted(self, rgb: np.ndarray, options: StylizeOptions, stream: VideoStream | None, waiting: Waiting | None, timings: dict[str, float]) -> Iterator[None]:
+        """Hold this painting's share of the memory budget while it runs. A live video's frames
+        are small and cannot wait: they are not queued."""
         if stream is not None:
-            with _timed(timings, "steady"):
-                painted, keep = stream.steadier.update(rgb, painted, keep)
-        with _timed(timings, "composite"):
-            image = painted if keep is None else composite(rgb, painted, keep)
-        return Result(
-            image,
-            rgb,
-            keep,
-            options,
-            self._title(style, mix_with, options.mix),
-            timings,
-            self.engine_named(options.engine).name,
-            paint_size,
-            None if person_style is None else person_style.title,
-            faces,
-            precision=self.precision_for(options),
-            tiles=tiles,
-            elapsed_ms=(time.perf_counter() - started) * 1000.0,
-        )
+            yield
+            return
+        height, width = rgb.shape[:2]
+        paint_w, paint_h = self.paint_size(width, height, options)
+        cost = paint_cost(width * height, paint_w * paint_h, self.engine_named(options.engine).name, self.tiled(paint_w, paint_h, options))
+        started = time.perf_counter()
+        with self.gate.admitted(cost, waiting):
+            queued = (time.perf_counter() - started) * 1000.0
+            if queued >= 1.0:
+                timings["queued"] = queued
+            yield
 
     def _masks(self, rgb: np.ndarray, options: StylizeOptions, person_styled: bool, stream: VideoStream | None) -> tuple[np.ndarray | None, np.ndarray | None, list[Face], float]:
         """(keep, person_weight, faces, ms): how much of the photo each pixel keeps (or, with a

@@ -93,7 +93,7 @@ def page_process(port: int, env: dict, log: Path):
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port", str(port), "--server.address", "127.0.0.1"],
             cwd=ROOT,
-            env=env,
+            env={"MALLOC_ARENA_MAX": "2", **env},  # as the container (Dockerfile)
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -92,10 +92,6 @@ class ShapeCache(Generic[T]):
         self._building: dict[Shapes, threading.Lock] = {}
         self.builds = 0
 
-    def items(self) -> list[T]:
-        with self._lock:
-            return list(self._items.values())
-
     def drop_all_but(self, shapes: Shapes) -> None:
         """Forget every build but the one for ``shapes``."""
         with self._lock:
