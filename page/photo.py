@@ -8,6 +8,7 @@ import hashlib
 import streamlit as st
 
 from stylize import Result, Style, StylizeOptions, Stylizer
+from stylize.imaging import fit_within
 
 from .labels import MASK_LABELS, SEGMENTER_LABELS, VARIANT_LABELS, runtime_key, runtime_title
 
@@ -41,6 +42,8 @@ def paint(stylizer: Stylizer, photo: bytes, style: str | Style, options: Stylize
     st.session_state["painted"] = (key, result)
     return result
 
+
+DISPLAY_SIDE = 2048  # the longest side a picture is shown at on the page
 
 ALONGSIDE = {"segment": " (while painting)"}  # stages that run beside the painting: the total is less than their sum
 
@@ -103,8 +106,10 @@ class ResultView:
 
     def show(self, result: Result, photo_name: str, photo_size: tuple[int, int]) -> None:
         person = "" if result.person_style is None else f" · the person in {result.person_style}"
-        self.painted.image(result.image, caption=f"Painted · {result.style}{person}", width="stretch", output_format="JPEG")
-        self.original.image(result.original, caption=f"Original · {photo_name}", width="stretch", output_format="JPEG")
+        # shown at most DISPLAY_SIDE px (no screen shows a 12 MP picture at half a page's width;
+        # encoding and sending it cost the server memory and a phone seconds); the download is full size
+        self.painted.image(fit_within(result.image, DISPLAY_SIDE), caption=f"Painted · {result.style}{person}", width="stretch", output_format="JPEG")
+        self.original.image(fit_within(result.original, DISPLAY_SIDE), caption=f"Original · {photo_name}", width="stretch", output_format="JPEG")
         height, width = result.image.shape[:2]
         self.caption.caption(describe(result))
         if (width, height) != photo_size:

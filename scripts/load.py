@@ -184,11 +184,12 @@ async def large_visitor(browser, url: str, photo: Path, size: str, timeout_ms: f
     await result_shown(page, r"^\d+×\d+ px · ", 120_000)
     uploader = page.get_by_test_id("stFileUploader").filter(has_text="Your photo")
     await uploader.locator("input[type=file]").set_input_files(str(photo))
-    await page.get_by_text(re.compile(r"^Full size")).wait_for(timeout=timeout_ms)
-    await result_shown(page, r"^\d+×\d+ px · ", timeout_ms)  # the default size first
+    full = page.get_by_text(f"Full size {size}", exact=True)
+    await full.wait_for(timeout=timeout_ms)
+    await result_shown(page, r"^1024×\d+ px · ", timeout_ms)  # this photo at the default size first
     await ready.wait()  # every visitor has uploaded and seen the default size: all choose Full size together
     started = time.perf_counter()
-    await page.get_by_text(re.compile(r"^Full size")).click()
+    await full.click()
     queued = failed = False
     deadline = time.monotonic() + timeout_ms / 1000
     while time.monotonic() < deadline:
