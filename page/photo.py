@@ -3,6 +3,7 @@ original with a caption naming every choice and stage, and offered for download.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import streamlit as st
@@ -39,13 +40,14 @@ def paint(stylizer: Stylizer, photo: bytes, style: str | Style, options: Stylize
     result = stylizer.stylize(photo, style, options, progress=None if view is None else view.tile_painted, waiting=None if view is None else view.queued)
     rate = "ms_per_megapixel_tiled" if result.tiles else "ms_per_megapixel"  # tiles cost more a pixel than a whole painting
     st.session_state[rate] = result.total_ms / max(0.05, result.image.shape[0] * result.image.shape[1] / 1e6)
+    result = dataclasses.replace(result, keep_weight=None)  # kept for the session: the page never reads the mask (160 MB at 40 MP)
     st.session_state["painted"] = (key, result)
     return result
 
 
 DISPLAY_SIDE = 2048  # the longest side a picture is shown at on the page
 
-ALONGSIDE = {"segment": " (while painting)"}  # stages that run beside the painting: the total is less than their sum
+ALONGSIDE = {"segment": " (while painting)"}  # stages that run beside the painting (not one in tiles): the total is less than their sum
 
 
 def describe(result: Result) -> str:
@@ -62,7 +64,7 @@ def describe(result: Result) -> str:
     return (
         f"{width}×{height} px · {result.style} · {what}{colours} · strength {options.strength:.2f} · "
         f"{VARIANT_LABELS.get(options.transfer, options.transfer)} on {runtime_title(runtime_key(result.engine, result.precision))}, painted at {paint_w}×{paint_h}{tiles} · "
-        f"total {result.total_ms:.0f} ms · " + " · ".join(f"{stage} {ms:.0f} ms{ALONGSIDE.get(stage, '')}" for stage, ms in result.stages)
+        f"total {result.total_ms:.0f} ms · " + " · ".join(f"{stage} {ms:.0f} ms{'' if result.tiles else ALONGSIDE.get(stage, '')}" for stage, ms in result.stages)
     )
 
 

@@ -181,7 +181,7 @@ def cmd_run(stylizer: Stylizer, args: argparse.Namespace) -> int:
         if wanted
     )
     print(f"{args.output}: {width}×{height} (painted at {paint_w}×{paint_h}{tiles}), style {result.style}{extras}, transfer {options.transfer} on {result.engine} ({result.precision}), mask {options.mask}")
-    print(f"load {load_ms:.1f} ms (once per process and paint size), then  " + "  ".join(f"{stage} {ms:.1f} ms{' (while painting)' if stage == 'segment' else ''}" for stage, ms in result.stages) + f"  total {result.total_ms:.1f} ms")
+    print(f"load {load_ms:.1f} ms (once per process and paint size), then  " + "  ".join(f"{stage} {ms:.1f} ms{' (while painting)' if stage == 'segment' and not result.tiles else ''}" for stage, ms in result.stages) + f"  total {result.total_ms:.1f} ms")
     return 0
 
 

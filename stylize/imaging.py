@@ -228,7 +228,11 @@ def to_unit_float(rgb: np.ndarray) -> np.ndarray:
 
 
 def from_unit_float(values: np.ndarray) -> np.ndarray:
-    return np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    kind = np.promote_types(np.asarray(values).dtype, np.float32)
+    scaled = np.multiply(values, kind.type(255.0), dtype=kind)  # one temporary, not three: a 40 MP mask is 160 MB of float
+    scaled += kind.type(0.5)
+    np.clip(scaled, 0, 255, out=scaled)
+    return scaled.astype(np.uint8)
 
 
 def feather(mask: np.ndarray, radius: float) -> np.ndarray:

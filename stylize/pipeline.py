@@ -537,8 +537,10 @@ class Stylizer:
             rgb = photo_pixels(content, options.max_side)
         with self._admitted(rgb, options, stream, waiting, timings):
             # the person is found on another thread while the picture is painted (both mostly run
-            # outside the GIL: NumPy, Pillow and the runtimes release it)
-            masking = None if options.mask == "full" else self._mask_workers.submit(self._masks, rgb, options, person_style is not None, stream)
+            # outside the GIL: NumPy, Pillow and the runtimes release it) — except for a picture
+            # painted in tiles, whose mask's full-size planes would add to the painting's memory
+            alongside = options.mask != "full" and not self.tiled(*self.paint_size(rgb.shape[1], rgb.shape[0], options), options)
+            masking = self._mask_workers.submit(self._masks, rgb, options, person_style is not None, stream) if alongside else None
             try:
                 with _timed(timings, "predict"):
                     vector = self.blended_vector(rgb, style, options.strength, mix_with, options.mix)
@@ -552,6 +554,8 @@ class Stylizer:
                 if masking is not None:
                     wait([masking])  # no work of this request outlives it
                 raise
+            if masking is None and options.mask != "full":
+                masking = _done(self._masks(rgb, options, person_style is not None, stream))
             keep, person_weight, faces, segment_ms = (None, None, [], None) if masking is None else masking.result()
             if segment_ms is not None:
                 timings["segment"] = segment_ms
@@ -668,6 +672,13 @@ def photo_pixels(content: bytes | np.ndarray, max_side: int | None) -> np.ndarra
     elif content.ndim != 3 or content.shape[2] != 3 or content.dtype != np.uint8:
         raise InputError(f"The frame has shape {content.shape} and type {content.dtype}; pass height × width × 3 uint8 RGB pixels.")
     return content if max_side is None else fit_within(content, max_side)
+
+
+def _done(value) -> Future:
+    """``value`` as a finished future (a mask found after the painting rather than beside it)."""
+    future: Future = Future()
+    future.set_result(value)
+    return future
 
 
 def _round_up(side: int) -> int:
