@@ -17,7 +17,7 @@ from PIL import Image
 
 from .bench import run_bench
 from .compare import compare_variants
-from .config import Settings
+from .config import Settings, tile_side
 from .engine import ENGINES, PRECISIONS
 from .errors import InputError, StylizeError
 from .pipeline import MASK_MODES, PREDICT_ENGINE, StylizeOptions, Stylizer, photo_pixels
@@ -95,11 +95,8 @@ def _side(text: str) -> int | None:
 
 
 def _tile_side(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value != 0 and not 256 <= value <= 8192:
+    value = tile_side(text)
+    if value is None:
         raise argparse.ArgumentTypeError(f"{text!r} is not 0 (never tile) or a tile side from 256 to 8192 pixels")
     return value
 

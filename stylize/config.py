@@ -111,10 +111,17 @@ def _tile_side(env: Mapping[str, str], default: int) -> int:
     raw = env.get("STYLIZE_TILE_SIDE", "").strip()
     if not raw:
         return default
+    value = tile_side(raw)
+    if value is None:
+        raise StylizeError(f"STYLIZE_TILE_SIDE is {raw!r}; set it to 0 (never tile) or a tile side from 256 to 8192 pixels.")
+    return value
+
+
+def tile_side(raw: str) -> int | None:
+    """A tile side as given (an environment variable, ``--tile-side``): 0 (never tile) or 256 to
+    8192 pixels; None for anything else."""
     try:
         value = int(raw)
     except ValueError:
-        value = -1
-    if value != 0 and not 256 <= value <= 8192:
-        raise StylizeError(f"STYLIZE_TILE_SIDE is {raw!r}; set it to 0 (never tile) or a tile side from 256 to 8192 pixels.")
-    return value
+        return None
+    return value if value == 0 or 256 <= value <= 8192 else None

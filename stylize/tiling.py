@@ -92,13 +92,18 @@ def crop_side(stage: Stage, tile_side: int) -> int:
     return max(side // ALIGN * ALIGN, 8 * MARGIN)
 
 
+def stage_spans(stage: Stage, width: int, height: int, tile_side: int) -> tuple[list[Span], list[Span]]:
+    """(rows, columns) of the tiles a stage is run in, for a picture of ``width``×``height``."""
+    w, h = int(width * stage.resolution), int(height * stage.resolution)
+    side, align = crop_side(stage, tile_side), _align(stage.resolution, stage.scale)
+    return spans(h, side, align=align), spans(w, side, align=align)
+
+
 def tile_plan(plan: StagePlan, width: int, height: int, tile_side: int) -> TilePlan:
     counts = []
     for stage in plan.stages:
-        w, h = int(width * stage.resolution), int(height * stage.resolution)
-        align = _align(stage.resolution, stage.scale)
-        side = crop_side(stage, tile_side)
-        counts.append(len(spans(w, side, align=align)) * len(spans(h, side, align=align)))
+        ys, xs = stage_spans(stage, width, height, tile_side)
+        counts.append(len(ys) * len(xs))
     return TilePlan(tuple(counts))
 
 
@@ -107,9 +112,7 @@ def crop_shapes(plan: StagePlan, width: int, height: int, tile_side: int) -> lis
     size: what to build each stage's model for before the first picture (``Stylizer.warm_up``)."""
     shapes = []
     for stage in plan.stages:
-        w, h = int(width * stage.resolution), int(height * stage.resolution)
-        align = _align(stage.resolution, stage.scale)
-        ys, xs = spans(h, crop_side(stage, tile_side), align=align), spans(w, crop_side(stage, tile_side), align=align)
+        ys, xs = stage_spans(stage, width, height, tile_side)
         shapes.append({(y.crop_end - y.crop_start, x.crop_end - x.crop_start) for y in ys for x in xs})
     return shapes
 
@@ -132,10 +135,8 @@ def paint_tiled(
     channels: dict[str, np.ndarray] = {plan.vector: vector}
     done, total = 0, tile_plan(plan, width, height, tile_side).total
     for stage, model in zip(plan.stages, models, strict=True):
-        align = _align(stage.resolution, stage.scale)
         source = arrays[stage.spatial[0]]
-        side = crop_side(stage, tile_side)
-        ys, xs = spans(source.shape[1], side, align=align), spans(source.shape[2], side, align=align)
+        ys, xs = stage_spans(stage, width, height, tile_side)
         fixed = {name: channels[name] for name in stage.channels}
         outputs: list[np.ndarray] | None = None
         for y in ys:

@@ -186,6 +186,7 @@ class _Split:
             (r_in,), (r_out,) = resolution, out_resolution
             width = max(self._shape(t)[-1] * (r_out / r_in) ** 2 if t in given else self._shape(t)[-1] for t in (*taken, *given))
             stages.append(Stage(s, tuple(map(self._name, taken)), (), tuple(map(self._name, given)), r_in, r_out / r_in, norm, math.ceil(width)))
+        self.kept = [self._kept(s) for s in range(count)]  # each stage's operations, found once
         channel_inputs = [self._channel_inputs(s) for s in range(count)]
         self.plan = StagePlan(
             self._name(image),
@@ -209,7 +210,7 @@ class _Split:
 
     def _channel_inputs(self, s: int) -> list[int]:
         ops = self.graph.operators
-        consumed = {int(t) for i in self._kept(s) for t in ops[i].inputs}
+        consumed = {int(t) for i in self.kept[s] for t in ops[i].inputs}
         return [t for t in self.inputs[1:] if t in consumed]
 
     def stage_bytes(self, s: int, size_hint: int) -> bytes:
@@ -218,7 +219,7 @@ class _Split:
         taken, given = self.stage_io[s]
         channels = self._channel_inputs(s)
         try:
-            graph.operators = [graph.operators[i] for i in self._kept(s)]
+            graph.operators = [graph.operators[i] for i in self.kept[s]]
             graph.inputs = [*taken, *channels]
             graph.outputs = list(given)
             remove_unused(graph)
