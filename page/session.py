@@ -8,7 +8,7 @@ import logging
 import streamlit as st
 
 from stylize import InputError, Settings, StylizeError, Stylizer
-from stylize.pipeline import Preparation
+from stylize.preparation import Preparation
 
 log = logging.getLogger("stylize.page")
 

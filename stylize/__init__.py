@@ -5,7 +5,9 @@ The library behind the page and the CLI; it never imports streamlit.
 
 from .config import Settings
 from .errors import InputError, ModelError, StoreError, StylizeError
-from .pipeline import MASK_MODES, Result, StylizeOptions, Stylizer
+from .options import MASK_MODES, StylizeOptions
+from .pipeline import Stylizer
+from .result import Result
 from .styles import Style
 
 __all__ = [

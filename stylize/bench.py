@@ -33,7 +33,8 @@ from .engine import BF16, ENGINES, F32
 from .engine.openvino import cpu_has_vnni
 from .imaging import decode_image, jpeg_bytes, resize
 from .memory import peak_rss_mb, reset_peak, rss_mb
-from .pipeline import StylizeOptions, Stylizer
+from .options import StylizeOptions
+from .pipeline import Stylizer
 from .steady import flicker_figures
 from .webcam import WEBCAM_OPTIONS, LiveStylizer, frame_pixels
 

@@ -20,7 +20,8 @@ from .compare import compare_variants
 from .config import Settings, tile_side
 from .engine import ENGINES, PRECISIONS
 from .errors import InputError, StylizeError
-from .pipeline import MASK_MODES, PREDICT_ENGINE, StylizeOptions, Stylizer, photo_pixels
+from .options import MASK_MODES, StylizeOptions
+from .pipeline import PREDICT_ENGINE, Stylizer, photo_pixels
 from .publish import Publisher
 from .store import ProgressTotal
 from .styles import Style

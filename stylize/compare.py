@@ -35,7 +35,9 @@ from .engine import BF16, ENGINE_TITLES, ENGINES, F32, PRECISION_TITLES
 from .imaging import psnr
 from .mask_quality import faces_kept
 from .memory import peak_rss_mb, reset_peak, rss_mb
-from .pipeline import Result, StylizeOptions, Stylizer, photo_pixels
+from .options import StylizeOptions
+from .pipeline import Stylizer, photo_pixels
+from .result import Result
 from .styles import Style
 
 REFERENCE = {"transfer": "fp16", "segment": "selfie", "engine": "litert"}

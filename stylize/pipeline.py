@@ -20,14 +20,11 @@ picture's statistics (``tiling.py``): at its own size, in bounded memory. With t
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +33,7 @@ from . import person
 from .admission import DEFAULT_BUDGET_MB, MB, MemoryGate, Waiting, paint_cost
 from .colors import keep_colors
 from .config import Settings
-from .engine import BF16, F32, Engine, Model, check_engine, check_precision, make_engine
-from .engine.openvino import cpu_has_vnni
+from .engine import BF16, F32, Engine, Model, make_engine
 from .engine.stages import STAGE, StagePlan, stage_plan
 from .errors import InputError, StoreError
 from .faces import Face, FaceDetector
@@ -49,22 +45,21 @@ from .imaging import (
     letterbox,
     output_size,
     pad_to_multiple,
-    png_bytes,
     resize,
     to_unit_float,
     unletterbox,
 )
 from .manifest import Asset, Manifest, load_manifest
+from .options import StylizeOptions
+from .preparation import Preparation
+from .result import Result
 from .segment import Segmenter
 from .store import ModelStore, ProgressTotal
 from .stream import VideoStream
 from .styles import Style, StyleVectors, decode_vectors, vectors_key
 from .tiling import TileProgress, crop_shapes, paint_tiled, tile_plan
 
-MASK_MODES = ("full", "background", "foreground")
 MODEL_ROLES = ("transfer", "segment", "face")  # the models prepare loads (the predict model comes with the style vectors)
-STAGES = ("decode", "queued", "segment", "predict", "transfer", "transfer (person's style)", "colours", "steady", "composite")
-BASE_STAGES = ("decode", "segment", "predict", "transfer", "composite")  # every request has these; the others when asked for
 MAX_PAINT_SIDE = {"openvino": 2048, "litert": 768}  # painted whole: LiteRT needs ~1.5 GB at 1024×768, OpenVINO ~0.6 GB at 2048×1536
 TILE_SIDE = 512  # larger paintings are made in tiles this many pixels a side, chosen by memory (README: tiles)
 SIZE_MULTIPLE = 4  # the transfer networks halve the picture twice and double it back
@@ -79,12 +74,6 @@ SINGLE_THREAD_ROLES = ("segment", "face")
 PHOTO_FACES, VIDEO_FACES = "face-full", "face-short"  # BlazeFace full range finds small faces; short range is made for a camera at arm's length
 MASK_WORKERS = 4  # requests whose person is being found at once; more wait their turn
 RETRY_PREPARE_AFTER = 20.0  # seconds: a failed preparation is not started again sooner
-
-
-# The default transfer model is the fastest faithful one on this CPU: int8 where the CPU has an int8
-# dot-product instruction (VNNI); elsewhere OpenVINO computes int8 exactly only in f32
-# (engine/openvino.py), slower than the float16 model it then trails by 60 dB (README: the runtimes).
-DEFAULT_TRANSFER = "int8" if cpu_has_vnni() else "fp16"
 # Where the CPU has bfloat16 arithmetic (OpenVINO reports BF16) it is offered as a choice; it is the
 # default only by the rule scripts/measure_precision.py checks: every transfer model's bfloat16
 # painting of the sample photos within BF16_FLOOR_DB of its float32 one. Measured on an AVX-512 BF16
@@ -92,139 +81,6 @@ DEFAULT_TRANSFER = "int8" if cpu_has_vnni() else "fp16"
 # so float32 stays the default (README: the runtimes).
 BF16_FLOOR_DB = 45.0
 DEFAULT_BF16 = False
-
-
-@dataclass(frozen=True)
-class StylizeOptions:
-    transfer: str = DEFAULT_TRANSFER
-    segmenter: str = "selfie"  # chosen by scripts/measure_masks.py: the thinnest wall band, every face, fast
-    mask: str = "background"
-    strength: float = 1.0
-    max_side: int | None = 1024  # the result's longer side; None: the photo's own size
-    paint_side: int | None = None  # the stroke size: the longer side the network paints at; None: the result's
-    feather: float | None = None  # edge softness in pixels; None: 0.6 % of the longer side
-    engine: str | None = None  # "openvino" or "litert"; None: the stylizer's default (STYLIZE_ENGINE)
-    precision: str | None = None  # the transfer network's arithmetic: "f32", or "bf16" on OpenVINO where the CPU has it; None: this machine's default (DEFAULT_BF16)
-    letterbox: bool = False  # the old way: paint a 384×384 square (the photo letterboxed into it), scaled back
-    keep_colors: bool = False  # the painting's brightness and texture, the photo's colours (see colors.py)
-    mix_with: str | Style | None = None  # a second style (gallery name or Style) mixed into the first…
-    mix: float = 0.5  # …by this much: 0 is the first style alone, 1 the second alone
-    person_style: str | Style | None = None  # the person painted in this style, the background in the main one (needs a mask)
-    keep_faces: bool = True  # with a mask, every face a face detector finds is kept: part of the person in background mode, left unpainted in person-only mode
-
-    def __post_init__(self) -> None:
-        """Checked at the boundary: a wrong type or value never gets as far as a model."""
-        for name in ("transfer", "segmenter", "mask"):
-            if not isinstance(getattr(self, name), str):
-                raise InputError(f"The option {name} is {getattr(self, name)!r}; give a name, such as {getattr(StylizeOptions, name)!r}.")
-        if self.mask not in MASK_MODES:
-            raise InputError(f"Mask mode {self.mask!r} is not one of {', '.join(MASK_MODES)}; pick one of those.")
-        if not _is_number(self.strength) or not 0.0 <= self.strength <= 1.0:
-            raise InputError(f"Style strength {self.strength!r} is not a number from 0 to 1; give a value between 0 and 1.")
-        for name, side in (("output size limit", self.max_side), ("paint size", self.paint_side)):
-            if side is None:
-                continue
-            if not isinstance(side, int) or isinstance(side, bool):
-                raise InputError(f"The {name} {side!r} is not a whole number of pixels; give one such as 1024, or None.")
-            if side < 64:
-                raise InputError(f"The {name} {side} is too small; give at least 64 pixels.")
-            if side > 20_000:
-                raise InputError(f"The {name} {side} is larger than any photo we accept; give at most 20000 pixels, or None.")
-        if self.feather is not None and (not _is_number(self.feather) or not 0 <= self.feather <= 500):
-            raise InputError(f"The edge softness {self.feather!r} is not a number of pixels from 0 to 500; give one, or None for the default.")
-        for name in ("letterbox", "keep_colors", "keep_faces"):
-            if not isinstance(getattr(self, name), bool):
-                raise InputError(f"The option {name} is {getattr(self, name)!r}; give True or False.")
-        if not _is_number(self.mix) or not 0.0 <= self.mix <= 1.0:
-            raise InputError(f"The mix {self.mix!r} is not a number from 0 to 1; give 0 for the first style alone, 1 for the second, or between.")
-        for name, what in (("mix_with", "style to mix in"), ("person_style", "person's style")):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, str | Style):
-                raise InputError(f"The {what} is a {type(value).__name__}; give a gallery name (such as 'style19') or a Style.")
-        if self.person_style is not None and self.mask == "full":
-            raise InputError("A person's style needs the person found: choose background-only or person-only painting, or drop the person's style.")
-        if self.engine is not None:
-            if not isinstance(self.engine, str):
-                raise InputError(f"The option engine is {self.engine!r}; give 'openvino', 'litert' or None.")
-            check_engine(self.engine)
-        if self.precision is not None:
-            if not isinstance(self.precision, str):
-                raise InputError(f"The option precision is {self.precision!r}; give 'f32', 'bf16' or None.")
-            check_precision(self.precision)
-            if self.precision == BF16 and self.engine == "litert":
-                raise InputError("LiteRT computes in float32 only; choose OpenVINO for bfloat16, or precision f32.")
-
-    def validated(self) -> StylizeOptions:
-        """These options (checked when they were made)."""
-        return self
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-class Preparation:
-    """How far ``Stylizer.prepare`` has come, as a visitor can follow it: the bytes fetched from
-    the store, then the models loaded (and compiled), then the gallery's style vectors."""
-
-    WEIGHTS = {"fetch": 0.6, "models": 0.3, "styles": 0.1}
-
-    def __init__(self, assets, models: int, styles: int):
-        self.fetch = ProgressTotal(assets, lambda _: None)
-        self.totals = {"models": max(1, models), "styles": max(1, styles)}
-        self.done = {"models": 0, "styles": 0}
-        self.finished_at: float | None = None  # time.monotonic() when prepare ended, well or not
-        self._lock = threading.Lock()
-
-    def step(self, part: str) -> None:
-        with self._lock:
-            self.done[part] += 1
-
-    @property
-    def fraction(self) -> float:
-        parts = {"fetch": self.fetch.fraction, **{k: self.done[k] / self.totals[k] for k in self.done}}
-        if all(v >= 1.0 for v in parts.values()):
-            return 1.0
-        return min(1.0, sum(self.WEIGHTS[k] * v for k, v in parts.items()))
-
-    def describe(self) -> str:
-        if self.fetch.fraction < 1.0:
-            return f"fetching the models: {self.fetch.describe()}"
-        if self.done["models"] < self.totals["models"]:
-            return f"loading the models: {self.done['models']} of {self.totals['models']} ready"
-        return f"preparing the styles: {self.done['styles']} of {self.totals['styles']} ready"
-
-
-@dataclass
-class Result:
-    image: np.ndarray
-    original: np.ndarray
-    keep_weight: np.ndarray | None
-    options: StylizeOptions
-    style: str
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    engine: str = ""
-    paint_size: tuple[int, int] = (0, 0)  # (width, height) the transfer network painted at
-    person_style: str | None = None  # the title of the style the person was painted in, if one was given
-    faces: list[Face] = field(default_factory=list)  # the faces found (with a mask and keep_faces)
-    precision: str = F32  # the arithmetic the transfer network computed in
-    tiles: int = 0  # the tiles the picture was painted in (0: whole)
-    elapsed_ms: float | None = None  # the request's own time; the mask is found while the picture is painted, so less than the stages' sum
-
-    @property
-    def stages(self) -> list[tuple[str, float]]:
-        """(stage, ms) of the stages this request ran, in pipeline order."""
-        return [(stage, self.timings_ms[stage]) for stage in STAGES if stage in self.timings_ms]
-
-    @property
-    def total_ms(self) -> float:
-        """The request's time from start to finish (its stages' sum where it was not measured)."""
-        return self.elapsed_ms if self.elapsed_ms is not None else sum(self.timings_ms.values())
-
-    @cached_property
-    def png(self) -> bytes:
-        """The result as a PNG file, encoded once."""
-        return png_bytes(self.image)
 
 
 _SHARED: dict[Settings, Stylizer] = {}

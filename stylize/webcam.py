@@ -23,7 +23,8 @@ import av
 import numpy as np
 
 from .errors import InputError, StylizeError
-from .pipeline import StylizeOptions, Stylizer
+from .options import StylizeOptions
+from .pipeline import Stylizer
 from .steady import DEFAULT_STEADINESS
 from .stream import VideoStream
 from .styles import Style

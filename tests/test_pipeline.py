@@ -12,7 +12,7 @@ from PIL import Image, ImageFilter
 from stylize import InputError, Settings, StoreError, Style, StylizeError, StylizeOptions, Stylizer
 from stylize.faces import face_mask
 from stylize.imaging import decode_image, psnr
-from stylize.pipeline import BASE_STAGES
+from stylize.result import BASE_STAGES
 
 
 def eroded(mask: np.ndarray, pixels: int) -> np.ndarray:
