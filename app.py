@@ -33,7 +33,7 @@ def main() -> None:
     try:
         stylizer = shared_stylizer()
     except StylizeError as exc:
-        log.error("The page is not configured correctly: %s", exc)
+        log.error("The page is not configured correctly: %s", exc, exc_info=exc)
         st.error("The page is not configured correctly; the server's log says what to fix.")
         st.stop()
     if moved_here():

@@ -99,10 +99,10 @@ def prepare_now() -> tuple[Stylizer, Future] | None:
     try:
         stylizer = Stylizer.shared(Settings.from_env())
     except StylizeError as exc:
-        log.error("The page is not configured correctly: %s", exc)
+        log.error("The page is not configured correctly: %s", exc, exc_info=exc)
         return None
     job, _ = stylizer.prepare_in_background()
-    job.add_done_callback(lambda done: done.exception() and log.error("The models could not be loaded at start-up: %s", done.exception()))
+    job.add_done_callback(lambda done: done.exception() and log.error("The models could not be loaded at start-up: %s", done.exception(), exc_info=done.exception()))
     return stylizer, job
 
 
@@ -130,7 +130,7 @@ def ready_for_visitors(stylizer: Stylizer, job: Future) -> None:
         sample = stylizer.store.fetch(stylizer.assets("photo")[0]).read_bytes()
         stylizer.warm_up(*image_size(sample), StylizeOptions())
     except (StylizeError, IndexError) as exc:  # the page will say what is wrong; start anyway
-        log.error("Could not warm up for the first visitor: %s", exc)
+        log.error("Could not warm up for the first visitor: %s", exc, exc_info=exc)
 
 
 app = st.App("app.py", lifespan=lifespan, middleware=[Middleware(BootScreen)])

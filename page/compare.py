@@ -9,9 +9,9 @@ import streamlit as st
 
 from stylize import Result, Style, Stylizer
 from stylize.compare import Comparison, compare_variants, reference_for
-from stylize.engine import ENGINE_TITLES
+from stylize.engine import RUNTIME_TITLES
 
-from .labels import PRECISION_LABELS, SEGMENTER_LABELS, VARIANT_LABELS, runtime_key, runtime_title
+from .labels import FORMAT_TITLES, model_label, runtime_key, runtime_title
 
 
 def comparison_table(comparison: Comparison) -> pd.DataFrame:
@@ -19,9 +19,9 @@ def comparison_table(comparison: Comparison) -> pd.DataFrame:
     for r in comparison.reports:
         rows.append(
             {
-                "Model": f"{'transfer' if r.kind == 'transfer' else 'segment'} · {VARIANT_LABELS.get(r.name, SEGMENTER_LABELS.get(r.name, r.name))}",
-                "Runtime": runtime_title(runtime_key(r.engine, r.inference_precision)),
-                "Precision": PRECISION_LABELS.get(r.precision, r.precision),
+                "Model": f"{'transfer' if r.kind == 'transfer' else 'segment'} · {model_label(r.kind, r.name)}",
+                "Runtime": runtime_title(runtime_key(r.runtime, r.inference_precision)),
+                "Precision": FORMAT_TITLES.get(r.precision, r.precision),
                 "Size": r.file_bytes / 1e6,
                 "Load": r.load_ms,
                 "Median latency": r.median_ms,
@@ -91,8 +91,8 @@ def show_comparison(stylizer: Stylizer, result: Result, style: str | Style, key:
     reference = reference_for(stylizer)
     st.write(
         f"Runs every transfer variant{' and every segmentation model' if result.options.mask != 'full' else ''} on both runtimes "
-        f"({' and '.join(ENGINE_TITLES.values())}; each transfer variant in every arithmetic the runtime offers on this CPU) on this photo and style, here and now, interleaved. A transfer variant's fidelity is PSNR against the float reference "
-        f"({VARIANT_LABELS[reference['transfer']]} transfer and {SEGMENTER_LABELS[reference['segment']]} on {ENGINE_TITLES[reference['engine']]}); higher is closer."
+        f"({' and '.join(RUNTIME_TITLES.values())}; each transfer variant in every arithmetic the runtime offers on this CPU) on this photo and style, here and now, interleaved. A transfer variant's fidelity is PSNR against the float reference "
+        f"({model_label('transfer', reference['transfer'])} transfer and {model_label('segment', reference['segment'])} on {RUNTIME_TITLES[reference['runtime']]}); higher is closer."
     )
     runs_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
     runs = runs_col.number_input("Runs per variant", min_value=1, max_value=20, value=3, key="runs")
@@ -127,5 +127,5 @@ def show_comparison(stylizer: Stylizer, result: Result, style: str | Style, key:
             with column:
                 st.image(crop, width=crop.shape[1], output_format="PNG")
                 fidelity = fidelity_text(report)
-                model = VARIANT_LABELS.get(report.name, SEGMENTER_LABELS.get(report.name, report.name))
-                st.caption(f"**{report.kind} {model}** · {runtime_title(runtime_key(report.engine, report.inference_precision))} · {report.median_ms:.0f} ms · {fidelity}")
+                model = model_label(report.kind, report.name)
+                st.caption(f"**{report.kind} {model}** · {runtime_title(runtime_key(report.runtime, report.inference_precision))} · {report.median_ms:.0f} ms · {fidelity}")

@@ -14,7 +14,7 @@ from stylize.pipeline import MAX_PAINT_SIDE
 from stylize.steady import DEFAULT_STEADINESS
 from stylize.webcam import WEBCAM_OPTIONS
 
-from .labels import IMAGE_TYPES, MASK_LABELS, SEGMENTER_LABELS, VARIANT_LABELS, runtime_choices, runtime_key, runtime_title
+from .labels import IMAGE_TYPES, MASK_LABELS, model_label, runtime_choices, runtime_key, runtime_title
 from .session import for_visitor, upload_key
 
 DEFAULT_SIZE = "1024"  # where a new photo starts
@@ -94,6 +94,7 @@ def show_gallery(stylizer: Stylizer) -> None:
 
 
 def choose_options(stylizer: Stylizer, webcam: bool) -> StylizeOptions:
+    defaults = stylizer.defaults(WEBCAM_OPTIONS if webcam else None)  # live video: the fast segmenter made for it; what this store has
     mix_with, mix = choose_mix(stylizer)
     strength = st.slider("Style strength", 0.0, 1.0, 1.0, 0.05, key="strength")
     keep_colors = st.toggle("Keep the photo's colours", key="keep_colors", help="The artwork gives the brightness and the brush strokes; your photo keeps its own colours.")
@@ -105,17 +106,18 @@ def choose_options(stylizer: Stylizer, webcam: bool) -> StylizeOptions:
         person_style = None if chosen == keep else chosen
         keep_faces = st.toggle(
             "Keep faces as they are" if mask == "foreground" and person_style is None else "Every face counts as the person",
-            value=True,
+            value=defaults.keep_faces,
             key="keep_faces",
-            help="A face detector finds every face, and a face the person model missed is still kept with the person (or, painting the person only, left unpainted).",
-        )
+            disabled=not stylizer.assets("face"),
+            help="A face detector finds every face, and a face the person model missed is still kept with the person (or, painting the person only, left unpainted)."
+            + ("" if stylizer.assets("face") else " This model store has no face detector."),
+        ) and bool(stylizer.assets("face"))
     segmenters = [a.name for a in stylizer.assets("segment")]
-    default = WEBCAM_OPTIONS.segmenter if webcam else StylizeOptions.segmenter  # live video: the fast model made for it
     segmenter = st.selectbox(
         "Finding the person",
         segmenters,
-        index=segmenters.index(default),
-        format_func=lambda n: SEGMENTER_LABELS.get(n, n),
+        index=segmenters.index(defaults.segmenter) if defaults.segmenter in segmenters else 0,
+        format_func=lambda n: model_label("segment", n),
         disabled=mask == "full",
         key="webcam_segmenter" if webcam else "segmenter",
     )
@@ -123,19 +125,19 @@ def choose_options(stylizer: Stylizer, webcam: bool) -> StylizeOptions:
     transfer = st.radio(
         "Transfer model",
         list(transfers),
-        index=list(transfers).index(StylizeOptions.transfer) if StylizeOptions.transfer in transfers else 0,
+        index=list(transfers).index(defaults.transfer) if defaults.transfer in transfers else 0,
         key="transfer",
-        horizontal=True, format_func=lambda n: f"{VARIANT_LABELS.get(n, n)} · {transfers[n].bytes / 1e6:.2f} MB"
+        horizontal=True, format_func=lambda n: f"{model_label('transfer', n)} · {transfers[n].bytes / 1e6:.2f} MB"
     )
     runtimes = runtime_choices(stylizer)
-    st.session_state.setdefault("engine", runtime_key(stylizer.engine.name, stylizer.precision_for(StylizeOptions(engine=stylizer.engine.name))))
-    engine, precision = runtimes[st.radio("Runtime", list(runtimes), key="engine", horizontal=True, format_func=runtime_title)]
+    st.session_state.setdefault("runtime", runtime_key(stylizer.engine.name, stylizer.precision_for(StylizeOptions(runtime=stylizer.engine.name))))
+    runtime, precision = runtimes[st.radio("Runtime", list(runtimes), key="runtime", horizontal=True, format_func=runtime_title)]
     options = StylizeOptions(
         transfer=transfer,
         segmenter=segmenter,
         mask=mask,
         strength=strength,
-        engine=engine,
+        runtime=runtime,
         precision=precision,
         keep_colors=keep_colors,
         mix_with=mix_with,
@@ -166,7 +168,7 @@ def choose_size(options: StylizeOptions, photo_size: tuple[int, int] | None, pho
 
     def seconds(key: str) -> float:
         size = output_size(*photo_size, SIZES[key])
-        return (tiled_rate if max(size) > MAX_PAINT_SIDE[options.engine or "openvino"] else whole_rate) * math.prod(size) / 1e6 / 1000
+        return (tiled_rate if max(size) > MAX_PAINT_SIDE[options.runtime or "openvino"] else whole_rate) * math.prod(size) / 1e6 / 1000
 
     def label(key: str) -> str:  # fixed for a photo: a widget whose options change starts afresh
         if photo_size is None:
@@ -205,7 +207,10 @@ def photo_input(stylizer: Stylizer) -> tuple[str, bytes | None]:
     if uploaded is not None:
         return uploaded.name, uploaded.getvalue()
     samples = {a.title: a for a in stylizer.assets("photo")}
+    if not samples:
+        st.caption("This model store has no sample photos: upload one of yours.")
+        return "", None
     title = st.selectbox("…or a sample photo", list(samples), key="sample")
-    if not stylizer.ready:
+    if not stylizer.ready or title not in samples:
         return title, None
     return title, stylizer.store.fetch(samples[title]).read_bytes()

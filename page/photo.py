@@ -11,7 +11,7 @@ import streamlit as st
 from stylize import Result, Style, StylizeOptions, Stylizer
 from stylize.imaging import fit_within
 
-from .labels import MASK_LABELS, SEGMENTER_LABELS, VARIANT_LABELS, runtime_key, runtime_title
+from .labels import MASK_LABELS, model_label, runtime_key, runtime_title
 
 
 def photo_id(photo: bytes) -> str:
@@ -59,11 +59,11 @@ def describe(result: Result) -> str:
     if options.mask != "full":
         faces = len(result.faces)
         kept = "" if not faces else f", {faces} face{'s' if faces > 1 else ''} {'kept' if options.mask == 'background' or result.person_style else 'left unpainted'}"
-        what += f" (found by {SEGMENTER_LABELS.get(options.segmenter, options.segmenter)}{kept})"
+        what += f" (found by {model_label('segment', options.segmenter)}{kept})"
     colours = " · the photo's own colours" if options.keep_colors else ""
     return (
         f"{width}×{height} px · {result.style} · {what}{colours} · strength {options.strength:.2f} · "
-        f"{VARIANT_LABELS.get(options.transfer, options.transfer)} on {runtime_title(runtime_key(result.engine, result.precision))}, painted at {paint_w}×{paint_h}{tiles} · "
+        f"{model_label('transfer', options.transfer)} on {runtime_title(runtime_key(result.runtime, result.precision))}, painted at {paint_w}×{paint_h}{tiles} · "
         f"total {result.total_ms:.0f} ms · " + " · ".join(f"{stage} {ms:.0f} ms{'' if result.tiles else ALONGSIDE.get(stage, '')}" for stage, ms in result.stages)
     )
 

@@ -29,7 +29,7 @@ def for_visitor(exc: StylizeError) -> str:
     a plain one, with the detail (paths, model files, store names) kept for the server's log."""
     if isinstance(exc, InputError):
         return str(exc)
-    log.error("%s: %s", type(exc).__name__, exc)
+    log.error("%s: %s", type(exc).__name__, exc, exc_info=exc)  # with its causes, for the operator
     return "Something went wrong on our side while painting; please try again, or pick another model variant."
 
 
@@ -38,7 +38,7 @@ def models_unavailable(stylizer: Stylizer) -> bool:
     job, _ = stylizer.prepare_in_background()
     if not job.done() or job.exception() is None:
         return False
-    log.error("The models could not be loaded: %s", job.exception())  # the whole sentence, for the operator
+    log.error("The models could not be loaded: %s", job.exception(), exc_info=job.exception())  # the sentence and its causes, for the operator
     st.error("The models are unavailable right now: the model store could not be read. Reload the page in a minute to try again.")
     return True
 

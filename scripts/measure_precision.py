@@ -33,9 +33,9 @@ def main() -> None:
     parser.add_argument("--store", default=str(ROOT.parent / "shared"))
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    stylizer = Stylizer.from_settings(replace(Settings.from_env(), model_store=args.store, engine="openvino"))
+    stylizer = Stylizer.from_settings(replace(Settings.from_env(), model_store=args.store, runtime="openvino"))
     stylizer.prepare()
-    engine = stylizer.engine_named("openvino")
+    engine = stylizer.engine_for("openvino")
     print(f"CPU as OpenVINO reports it: {', '.join(engine.capabilities())}; precisions offered: {', '.join(engine.precisions())}")
     if BF16 not in engine.precisions():
         print("No bfloat16 on this CPU: every model computes in float32, and there is nothing to choose.")
@@ -43,7 +43,7 @@ def main() -> None:
     photos = {a.name: decode_image(stylizer.store.fetch(a).read_bytes()) for a in stylizer.assets("photo")}
     style = "style19"
     reference = {
-        (photo, size): stylizer.stylize(rgb, style, StylizeOptions(transfer="fp16", engine="litert", mask="full", max_side=side)).image
+        (photo, size): stylizer.stylize(rgb, style, StylizeOptions(transfer="fp16", runtime="litert", mask="full", max_side=side)).image
         for photo, rgb in photos.items()
         for size, side in SIZES.items()
     }
@@ -51,7 +51,7 @@ def main() -> None:
     worst_overall = float("inf")
     for asset in stylizer.assets("transfer"):
         for size, side in SIZES.items():
-            options = {p: StylizeOptions(transfer=asset.name, engine="openvino", mask="full", max_side=side, precision=p) for p in (F32, BF16)}
+            options = {p: StylizeOptions(transfer=asset.name, runtime="openvino", mask="full", max_side=side, precision=p) for p in (F32, BF16)}
             images = {(p, photo): stylizer.stylize(rgb, style, options[p]).image for p in (F32, BF16) for photo, rgb in photos.items()}
             against = [psnr(images[(BF16, photo)], images[(F32, photo)]) for photo in photos]
             to_ref = {p: statistics.median(psnr(images[(p, photo)], reference[(photo, size)]) for photo in photos) for p in (F32, BF16)}

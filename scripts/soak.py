@@ -90,7 +90,7 @@ def main() -> int:
     variants = [
         StylizeOptions(),
         StylizeOptions(transfer="fp16", segmenter="segm-lite"),
-        StylizeOptions(transfer="dynamic", mask="full", engine="litert", max_side=640),
+        StylizeOptions(transfer="dynamic", mask="full", runtime="litert", max_side=640),
         StylizeOptions(transfer="int8", mask="foreground", paint_side=384),
         StylizeOptions(max_side=None),
     ]

@@ -28,9 +28,9 @@ def main() -> None:
     parser.add_argument("--store", default=str(ROOT.parent / "shared"))
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots" / "tiles-12mp-crop.png")
     args = parser.parse_args()
-    stylizer = Stylizer.from_settings(Settings(model_store=args.store, engine="openvino"))
+    stylizer = Stylizer.from_settings(Settings(model_store=args.store, runtime="openvino"))
     photo = resize(decode_image((Path(args.store) / "photos" / "boy.jpg").read_bytes()), 4000, 3000)
-    options = StylizeOptions(mask="full", max_side=None, engine="openvino")
+    options = StylizeOptions(mask="full", max_side=None, runtime="openvino")
     crops = []
     for tile_side in (stylizer.tile_side, 0):
         stylizer.tile_side = tile_side

@@ -9,7 +9,7 @@
    ``profile``, the layer types that take each OpenVINO model's time (its per-layer counters).
 2. End to end on the default engine, after a warm-up: a 640×480 webcam frame in background mode
    at 384 on the long side (frames per second), the webcam's flicker with and without steadiness
-   and its ghosting (``steady.flicker_figures``), a photo at 1024 on the long side (ms), and a
+   and its ghosting (``flicker.flicker_figures``), a photo at 1024 on the long side (ms), and a
    4000×3000 photo at full resolution (seconds; the process's peak memory during it).
 3. Per engine, in a fresh process with nothing compiled before: the time to load all seven
    models and the memory then resident.
@@ -31,11 +31,11 @@ import numpy as np
 
 from .engine import BF16, ENGINES, F32
 from .engine.openvino import cpu_has_vnni
+from .flicker import flicker_figures
 from .imaging import decode_image, jpeg_bytes, resize
 from .memory import peak_rss_mb, reset_peak, rss_mb
 from .options import StylizeOptions
 from .pipeline import Stylizer
-from .steady import flicker_figures
 from .webcam import WEBCAM_OPTIONS, LiveStylizer, frame_pixels
 
 Say = Callable[[str], None]
@@ -56,7 +56,7 @@ class ModelFigure:
 class BenchReport:
     runtimes: list[str]
     threads: int
-    default_engine: str
+    default_runtime: str
     cpu: dict = field(default_factory=dict)  # model name, OpenVINO's capabilities, VNNI
     models: list[ModelFigure] = field(default_factory=list)
     profiles: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)  # "model · runtime · precision" → (layer type, ms, %)
@@ -86,7 +86,7 @@ def _inputs(model, rng: np.random.Generator) -> dict[str, np.ndarray]:
 def cpu_figures(stylizer: Stylizer) -> dict:
     """What the CPU offers the runtimes: its model name, OpenVINO's optimisation capabilities, VNNI."""
     name = next((line.split(":", 1)[1].strip() for line in _cpuinfo().splitlines() if line.startswith("model name")), "unknown")
-    engine = stylizer.engine_named("openvino")
+    engine = stylizer.engine_for("openvino")
     return {"model_name": name, "cores": os.cpu_count(), "openvino_capabilities": list(engine.capabilities()), "vnni": cpu_has_vnni(), "precisions": list(engine.precisions())}
 
 
@@ -206,16 +206,14 @@ LOAD_CHILD = """
 import json, sys, tempfile, time
 from dataclasses import replace
 from stylize import Settings, Stylizer
-from stylize.engine import make_engine
 from stylize.memory import rss_mb
-settings = replace(Settings.from_env(), engine=sys.argv[1])
-s = Stylizer.from_settings(settings)
+settings = replace(Settings.from_env(), runtime=sys.argv[1])
 with tempfile.TemporaryDirectory() as empty:
-    s.engine = s.engines[sys.argv[1]] = make_engine(sys.argv[1], settings.threads, empty)  # nothing compiled yet
+    s = Stylizer.from_settings(settings, compile_cache=empty)  # nothing compiled yet
     started = time.perf_counter()
     for asset in (*s.assets("transfer"), *s.assets("segment")):
         s.model(asset)
-    s.vectors  # the predict model, on LiteRT whatever the engine (see pipeline.PREDICT_ENGINE)
+    s.vectors  # the predict model, on LiteRT whatever the engine (see catalogue.PREDICT_RUNTIME)
     print(json.dumps([rss_mb(), (time.perf_counter() - started) * 1000]))
 """
 
@@ -239,7 +237,7 @@ def run_bench(stylizer: Stylizer, runs: int = 20, frames: int = 60, say: Say = p
         f"CPU {report.cpu['model_name']}, {report.cpu['cores']} cores; OpenVINO capabilities {', '.join(report.cpu['openvino_capabilities'])}; "
         f"VNNI {'yes' if report.cpu['vnni'] else 'no'}; inference precisions offered {', '.join(report.cpu['precisions'])}"
     )
-    say(f"runtimes {', '.join(runtimes)}; {report.threads} threads; default engine {report.default_engine}, transfer {StylizeOptions.transfer} in {stylizer.precision_for(StylizeOptions())}; RSS after prepare {rss_mb():.0f} MB")
+    say(f"runtimes {', '.join(runtimes)}; {report.threads} threads; default engine {report.default_runtime}, transfer {StylizeOptions.transfer} in {stylizer.precision_for(StylizeOptions())}; RSS after prepare {rss_mb():.0f} MB")
     photo = decode_image(stylizer.store.fetch(stylizer.manifest.get("photo", "boy")).read_bytes())
     bench_end_to_end(stylizer, report, photo, frames, say, flicker_frames)  # first, while only the default engine is loaded
     report.models = bench_models(stylizer, runtimes, runs, say, report.profiles if profile else None)

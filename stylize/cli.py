@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image
 
 from .bench import run_bench
+from .catalogue import PREDICT_RUNTIME
 from .compare import compare_variants
 from .config import Settings, tile_side
 from .engine import ENGINES, PRECISIONS
 from .errors import InputError, StylizeError
+from .imaging import photo_pixels
 from .options import MASK_MODES, StylizeOptions
-from .pipeline import PREDICT_ENGINE, Stylizer, photo_pixels
+from .pipeline import Stylizer
 from .publish import Publisher
 from .store import ProgressTotal
 from .styles import Style
@@ -42,14 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="stylize one photo")
     run.add_argument("content", type=Path, help="photo to paint (JPEG, PNG or WEBP)")
     run.add_argument("--style", required=True, help="gallery style (style19 or 'Starry Night') or a path to your own style image")
-    run.add_argument("--transfer", default=StylizeOptions.transfer, help=f"transfer model variant: int8, fp16 or dynamic (default on this CPU: {StylizeOptions.transfer})")
-    run.add_argument("--segmenter", default=StylizeOptions.segmenter, help=f"segmentation model: selfie, selfie-landscape, deeplabv3, deeplabv3-gpu or segm-lite (default {StylizeOptions.segmenter})")
+    run.add_argument("--transfer", default=None, help=f"transfer model variant: int8, fp16 or dynamic (default on this CPU: {StylizeOptions.transfer}, or the first the store holds)")
+    run.add_argument("--segmenter", default=None, help=f"segmentation model: selfie, selfie-landscape, deeplabv3, deeplabv3-gpu or segm-lite (default {StylizeOptions.segmenter}, or the first the store holds)")
     run.add_argument("--paint-faces", action="store_true", help="do not keep the faces a face detector finds (by default they are kept: part of the person in background mode, unpainted in person-only mode)")
     run.add_argument("--mask", default="background", choices=MASK_MODES, help="what to paint (default background)")
     run.add_argument("--strength", type=float, default=1.0, help="style strength from 0 to 1 (default 1)")
     run.add_argument("--max-side", type=_side, default=1024, help="longest side of the result in pixels, or 'full' for the photo's own size (default 1024)")
     run.add_argument("--paint-side", type=_side, default=None, help="stroke size: the longest side the network paints at, then scaled to the result; smaller is coarser (default: the result's size)")
-    run.add_argument("--engine", default=None, help="inference runtime: openvino or litert (default: STYLIZE_ENGINE, else openvino)")
+    run.add_argument("--runtime", "--engine", dest="runtime", default=None, help="inference runtime: openvino or litert (default: STYLIZE_ENGINE, else openvino)")
     run.add_argument("--precision", choices=PRECISIONS, default=None, help="the transfer network's arithmetic on OpenVINO: f32, or bf16 where the CPU has it (default: bf16 there, else f32)")
     run.add_argument("--keep-colors", action="store_true", help="keep the photo's own colours: the artwork gives brightness and texture only")
     run.add_argument("--mix-with", default=None, help="a second style (gallery name or image path) mixed into the first")
@@ -69,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--mask", default="background", choices=MASK_MODES)
     compare.add_argument("--runs", type=int, default=10, help="runs per variant (default 10)")
     compare.add_argument("--max-side", type=_side, default=1024, help="longest side of the result (default 1024; 'full' for the photo's own)")
-    compare.add_argument("--engine", action="append", choices=list(ENGINES), help="runtime to include (repeat for several; default all)")
+    compare.add_argument("--runtime", "--engine", dest="runtime", action="append", choices=list(ENGINES), help="runtime to include (repeat for several; default all)")
     compare.add_argument("--json", type=Path, help="also write the figures to this JSON file")
 
     convert = commands.add_parser("convert", help="make float32, dynamic-range, float16, full-integer and 16x8 transfer models (needs requirements-convert.txt)")
@@ -109,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](stylizer, args)
     except StylizeError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if os.environ.get("STYLIZE_DEBUG"):  # the operator's view: the whole chain of causes
+            traceback.print_exception(exc, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -118,10 +124,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def cmd_fetch(stylizer: Stylizer, args: argparse.Namespace) -> int:
     assets = stylizer.manifest.required()
     total = ProgressTotal(assets, _draw_bar)
-    stylizer.store.fetch_many(assets, total, stylizer.fetch_workers)
+    stylizer.catalogue.fetch(total, stylizer.fetch_workers)
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     print(f"{total.files} files ready in {stylizer.store.cache_dir} ({total.from_cache} were already cached), from the {stylizer.store.description}.")
+    for asset, why in stylizer.missing():
+        print(f"unavailable: {asset.role} {asset.name} — {why}")
     return 0
 
 
@@ -134,14 +142,15 @@ def cmd_styles(stylizer: Stylizer, args: argparse.Namespace) -> int:
 def cmd_run(stylizer: Stylizer, args: argparse.Namespace) -> int:
     content = _read(args.content, "photo")
     style = _style_arg(args.style)
+    _check_writable(args.output)  # before any model is fetched
     options = StylizeOptions(
-        args.transfer,
-        args.segmenter,
+        args.transfer or stylizer.catalogue.first_held("transfer", StylizeOptions.transfer),
+        args.segmenter or (StylizeOptions.segmenter if args.mask == "full" else stylizer.catalogue.first_held("segment", StylizeOptions.segmenter)),
         args.mask,
         args.strength,
         args.max_side,
         args.paint_side,
-        engine=args.engine,
+        runtime=args.runtime,
         precision=args.precision,
         letterbox=args.letterbox,
         keep_colors=args.keep_colors,
@@ -149,8 +158,7 @@ def cmd_run(stylizer: Stylizer, args: argparse.Namespace) -> int:
         mix=args.mix,
         person_style=_style_arg(args.person_style),
         keep_faces=not args.paint_faces,
-    ).validated()
-    _check_writable(args.output)
+    )
     if args.tile_side is not None:
         stylizer.tile_side = args.tile_side
     started = time.perf_counter()
@@ -165,7 +173,7 @@ def cmd_run(stylizer: Stylizer, args: argparse.Namespace) -> int:
     try:
         Image.fromarray(result.image).save(args.output)
     except (OSError, ValueError) as exc:
-        raise InputError(f"The result could not be written to {args.output} ({exc}); give a writable path ending in .png or .jpg.") from None
+        raise InputError(f"The result could not be written to {args.output} ({exc}); give a writable path ending in .png or .jpg.") from exc
     height, width = result.image.shape[:2]
     paint_w, paint_h = result.paint_size
     tiles = f" in {result.tiles} tiles" if result.tiles > 1 else ""
@@ -178,20 +186,20 @@ def cmd_run(stylizer: Stylizer, args: argparse.Namespace) -> int:
         )
         if wanted
     )
-    print(f"{args.output}: {width}×{height} (painted at {paint_w}×{paint_h}{tiles}), style {result.style}{extras}, transfer {options.transfer} on {result.engine} ({result.precision}), mask {options.mask}")
+    print(f"{args.output}: {width}×{height} (painted at {paint_w}×{paint_h}{tiles}), style {result.style}{extras}, transfer {options.transfer} on {result.runtime} ({result.precision}), mask {options.mask}")
     print(f"load {load_ms:.1f} ms (once per process and paint size), then  " + "  ".join(f"{stage} {ms:.1f} ms{' (while painting)' if stage == 'segment' and not result.tiles else ''}" for stage, ms in result.stages) + f"  total {result.total_ms:.1f} ms")
     return 0
 
 
 def cmd_publish(stylizer: Stylizer, args: argparse.Namespace) -> int:
-    report = Publisher(stylizer.manifest, args.source, args.target, stylizer.engine_named(PREDICT_ENGINE), say=print).publish()
+    report = Publisher(stylizer.manifest, args.source, args.target, stylizer.engine_for(PREDICT_RUNTIME), say=print).publish()
     print(report.summary())
     return 1 if report.refused else 0
 
 
 def cmd_compare(stylizer: Stylizer, args: argparse.Namespace) -> int:
     options = StylizeOptions(mask=args.mask, max_side=args.max_side)
-    comparison = compare_variants(stylizer, _read(args.content, "photo"), args.style, options, runs=args.runs, engines=args.engine)
+    comparison = compare_variants(stylizer, _read(args.content, "photo"), args.style, options, runs=args.runs, runtimes=args.runtime)
     rows = comparison.rows()
     print(f"{'variant':<42}{'precision':>10}{'size MB':>9}{'load ms':>9}{'median ms':>11}{'total ms':>10}{'PSNR dB':>9}{'peak MB':>9}")
     for row in rows:
@@ -202,11 +210,11 @@ def cmd_compare(stylizer: Stylizer, args: argparse.Namespace) -> int:
             f"{row['median_total_ms']:>10.1f}{fidelity:>9}{peak:>9}"
         )
     ref = comparison.reference
-    print(f"{comparison.runs} interleaved runs each after one warm-up; PSNR against {ref.transfer} transfer + {ref.segmenter} on {ref.engine}.")
+    print(f"{comparison.runs} interleaved runs each after one warm-up; PSNR against {ref.transfer} transfer + {ref.segmenter} on {ref.runtime}.")
     for row in rows:
         if row["kind"] == "segment":
             faces = "no face found" if row["faces_kept_pct"] is None else f"worst face kept {row['faces_kept_pct']:.0f} %"
-            print(f"{row['variant']:<42} mask agreement with {ref.segmenter} on {ref.engine} {row['mask_agreement_pct']:.1f} % (IoU), {faces} by the segmenter alone")
+            print(f"{row['variant']:<42} mask agreement with {ref.segmenter} on {ref.runtime} {row['mask_agreement_pct']:.1f} % (IoU), {faces} by the segmenter alone")
     if args.json:
         _write_json(args.json, {"photo": str(args.content), "style": args.style, "mask": args.mask, "variants": rows})
     return 0
@@ -216,7 +224,7 @@ def cmd_convert(stylizer: Stylizer, args: argparse.Namespace) -> int:
     try:
         from .convert import FULL_CALIBRATION, convert
     except ImportError as exc:
-        raise InputError(f"convert needs the conversion tools ({exc.name} is missing); install them with: .venv/bin/pip install -r requirements-convert.txt") from None
+        raise InputError(f"convert needs the conversion tools ({exc.name} is missing); install them with: .venv/bin/pip install -r requirements-convert.txt") from exc
     derived = convert(stylizer.manifest, args.source, args.target, samples=args.samples or FULL_CALIBRATION, say=print)
     listed = {a.key: a for a in stylizer.manifest.assets}
     for d in derived:
@@ -258,18 +266,18 @@ def _write_json(path: Path, body: dict) -> None:
     try:
         path.write_text(json.dumps(body, indent=2))
     except OSError as exc:
-        raise InputError(f"The figures could not be written to {path} ({exc.strerror}); give a writable path.") from None
+        raise InputError(f"The figures could not be written to {path} ({exc.strerror}); give a writable path.") from exc
 
 
 def _read(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"The {what} {path} does not exist; check the path.") from None
-    except IsADirectoryError:
-        raise InputError(f"The {what} {path} is a folder; give an image file.") from None
+    except FileNotFoundError as exc:
+        raise InputError(f"The {what} {path} does not exist; check the path.") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"The {what} {path} is a folder; give an image file.") from exc
     except OSError as exc:
-        raise InputError(f"The {what} {path} could not be read ({exc.strerror}); check its permissions.") from None
+        raise InputError(f"The {what} {path} could not be read ({exc.strerror}); check its permissions.") from exc
 
 
 def _draw_bar(total: ProgressTotal) -> None:

@@ -31,25 +31,39 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .engine import BF16, ENGINE_TITLES, ENGINES, F32, PRECISION_TITLES
-from .imaging import psnr
+from .engine import BF16, ENGINES, F32, PRECISION_TITLES, RUNTIME_TITLES
+from .imaging import photo_pixels, psnr
 from .mask_quality import faces_kept
 from .memory import peak_rss_mb, reset_peak, rss_mb
 from .options import StylizeOptions
-from .pipeline import Stylizer, photo_pixels
+from .pipeline import Stylizer
 from .result import Result
 from .styles import Style
 
-REFERENCE = {"transfer": "fp16", "segment": "selfie", "engine": "litert"}
+REFERENCE = {"transfer": "fp16", "segment": "selfie", "runtime": "litert"}
 FLOAT32 = "fp32"  # the rebuilt float32 model (python -m stylize convert): the reference where the store has it
 
 
-def reference_for(stylizer: Stylizer) -> dict[str, str]:
-    """The float reference: the float32 transfer model when the store has it, else float16."""
-    names = {a.name for a in stylizer.assets("transfer")}
-    return {**REFERENCE, "transfer": FLOAT32} if FLOAT32 in names else dict(REFERENCE)
+FIDELITY_ORDER = ("fp32", "fp16", "dynamic", "int8")  # a file's number format, the most faithful first
 
-Progress = Callable[[int, int, str], None]  # (runs done, runs in all, what runs now)
+
+def reference_for(stylizer: Stylizer) -> dict[str, str]:
+    """The float reference: the float32 transfer model when the store has it, else float16 — or,
+    in a store that holds neither, its most faithful transfer model; the selfie segmenter, or the
+    store's first one."""
+    transfers = stylizer.assets("transfer")
+    names = [a.name for a in transfers]
+    segmenters = [a.name for a in stylizer.assets("segment")]
+    reference = dict(REFERENCE)
+    if FLOAT32 in names:
+        reference["transfer"] = FLOAT32
+    elif REFERENCE["transfer"] not in names and transfers:
+        reference["transfer"] = min(transfers, key=lambda a: FIDELITY_ORDER.index(a.precision) if a.precision in FIDELITY_ORDER else len(FIDELITY_ORDER)).name
+    if REFERENCE["segment"] not in segmenters and segmenters:
+        reference["segment"] = segmenters[0]
+    return reference
+
+RunProgress = Callable[[int, int, str], None]  # (runs done, runs in all, what runs now)
 
 
 @dataclass(frozen=True)
@@ -58,7 +72,7 @@ class VariantReport:
     name: str
     title: str
     precision: str
-    engine: str
+    runtime: str
     file_bytes: int
     runs: int
     load_ms: float  # reading and compiling the file at its own size, once per process
@@ -75,14 +89,14 @@ class VariantReport:
     @property
     def label(self) -> str:
         arithmetic = f" · {PRECISION_TITLES[self.inference_precision]}" if self.inference_precision != F32 else ""
-        return f"{self.kind} {self.name} · {ENGINE_TITLES[self.engine]}{arithmetic}"
+        return f"{self.kind} {self.name} · {RUNTIME_TITLES[self.runtime]}{arithmetic}"
 
     def as_row(self) -> dict:
         return {
             "variant": self.label,
             "kind": self.kind,
             "model": self.name,
-            "runtime": self.engine,
+            "runtime": self.runtime,
             "precision": self.precision,
             "inference_precision": self.inference_precision,
             "size_mb": round(self.file_bytes / 1e6, 3),
@@ -137,26 +151,25 @@ def compare_variants(
     style: str | Style,
     options: StylizeOptions,
     runs: int = 5,
-    engines: Sequence[str] | None = None,
-    progress: Progress | None = None,
+    runtimes: Sequence[str] | None = None,
+    progress: RunProgress | None = None,
 ) -> Comparison:
-    """Run every transfer variant (and every segmenter, when a mask is on) on every engine — each
-    transfer variant in every inference precision the engine offers here — ``runs`` times,
+    """Run every transfer variant (and every segmenter, when a mask is on) on every runtime — each
+    transfer variant in every inference precision the runtime offers here — ``runs`` times,
     interleaved, after one warm-up run each."""
     runs = max(1, int(runs))
-    engines = tuple(engines or ENGINES)
+    runtimes = tuple(runtimes or ENGINES)
     stylizer.derived_available(probe=True)  # every variant the store has, derived ones included
-    options = options.validated()
     rgb = photo_pixels(content, options.max_side)
     style = stylizer.style(style) if isinstance(style, str) else style
     ref = reference_for(stylizer)
-    reference_options = replace(options, transfer=ref["transfer"], segmenter=ref["segment"], engine=ref["engine"], precision=F32)
+    reference_options = replace(options, transfer=ref["transfer"], segmenter=ref["segment"], runtime=ref["runtime"], precision=F32)
 
     candidates = []
-    for engine in engines:
-        base = replace(reference_options, engine=engine)  # float32: a segmenter's row changes nothing else
+    for runtime in runtimes:
+        base = replace(reference_options, runtime=runtime)  # float32: a segmenter's row changes nothing else
         candidates += [
-            ("transfer", replace(base, transfer=a.name, precision=precision), a) for a in stylizer.assets("transfer") for precision in stylizer.precisions(engine)
+            ("transfer", replace(base, transfer=a.name, precision=precision), a) for a in stylizer.assets("transfer") for precision in stylizer.precisions(runtime)
         ]
         if options.mask != "full":
             candidates += [("segment", replace(base, segmenter=a.name), a) for a in stylizer.assets("segment")]
@@ -198,10 +211,10 @@ def compare_variants(
                 name=asset.name,
                 title=asset.title,
                 precision=asset.precision,
-                engine=setting.engine,
+                runtime=setting.runtime,
                 file_bytes=asset.bytes,
                 runs=runs,
-                load_ms=stylizer.load_ms.get((setting.engine, asset.key, setting.precision), load_ms[setting]),
+                load_ms=stylizer.load_ms.get((setting.runtime, asset.key, setting.precision), load_ms[setting]),
                 median_ms=statistics.median(r.timings_ms[kind] for r in measured),
                 median_total_ms=statistics.median(r.total_ms for r in measured),
                 psnr_db=psnr(measured[-1].image, reference),
@@ -238,4 +251,4 @@ def _describe(stylizer: Stylizer, setting: StylizeOptions) -> str:
     """What a setting runs, as a person reads it (the manifest's titles)."""
     segmenter = f" with the {stylizer.manifest.get('segment', setting.segmenter).title}" if setting.mask != "full" else ""
     arithmetic = " in bfloat16" if setting.precision == BF16 else ""
-    return f"{stylizer.manifest.get('transfer', setting.transfer).title}{segmenter} on {ENGINE_TITLES[setting.engine]}{arithmetic}"
+    return f"{stylizer.manifest.get('transfer', setting.transfer).title}{segmenter} on {RUNTIME_TITLES[setting.runtime]}{arithmetic}"

@@ -52,7 +52,7 @@ class Settings:
     cache_dir: Path = Path(user_cache_dir("stylize"))
     manifest_path: Path = DEFAULT_MANIFEST
     threads: int = 2
-    engine: str = "openvino"
+    runtime: str = "openvino"  # STYLIZE_ENGINE: the runtime the page and CLI use by default
     fetch_workers: int = 8
     fetch_policy: FetchPolicy = FetchPolicy()
     ice_servers: tuple[str, ...] = ("stun:stun.l.google.com:19302",)
@@ -68,7 +68,7 @@ class Settings:
             cache_dir=Path(env.get("STYLIZE_CACHE_DIR") or default.cache_dir).expanduser(),
             manifest_path=Path(env.get("STYLIZE_MANIFEST") or default.manifest_path).expanduser(),
             threads=_positive_int(env, "STYLIZE_THREADS", default.threads),
-            engine=env.get("STYLIZE_ENGINE", "").strip() or default.engine,
+            runtime=env.get("STYLIZE_ENGINE", "").strip() or default.runtime,
             fetch_workers=_positive_int(env, "STYLIZE_FETCH_WORKERS", default.fetch_workers),
             fetch_policy=FetchPolicy(
                 connect_timeout=_seconds(env, "STYLIZE_CONNECT_TIMEOUT", default.fetch_policy.connect_timeout),

@@ -20,3 +20,8 @@ class InputError(StylizeError):
 
 class ModelError(StylizeError):
     """A model file loaded from the store does not behave like the manifest says."""
+
+
+class MissingAsset(StoreError):
+    """The store does not hold this asset (no such file, key or public address): only what needs
+    it is unavailable, unlike a store that cannot be reached or a file that does not verify."""

@@ -72,18 +72,18 @@ def decode_image(data: bytes, what: str = "The photo", max_bytes: int = MAX_DECO
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         pixels = re.search(r"\((\d+) pixels\)", str(exc))
         size = f"{int(pixels.group(1)) / 1e6:.0f} megapixels, " if pixels else ""
-        raise InputError(f"{what} is too large ({size}far more than {max_bytes / 2**20:.0f} MB when decoded); scale it down and try again.") from None
-    except UnidentifiedImageError:
+        raise InputError(f"{what} is too large ({size}far more than {max_bytes / 2**20:.0f} MB when decoded); scale it down and try again.") from exc
+    except UnidentifiedImageError as exc:
         if data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
-            raise InputError(f"{what} is damaged or cut short and could not be decoded; try another file.") from None
+            raise InputError(f"{what} is damaged or cut short and could not be decoded; try another file.") from exc
         kind = next((name for magic, name in OTHER_FORMATS.items() if data.startswith(magic)), None)
         if kind is None and data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypavif"):
             kind = "a HEIC/AVIF"
         if kind:
-            raise InputError(f"{what} is {kind} file, which is not supported; choose a JPEG, PNG or WEBP image.") from None
-        raise InputError(f"{what} is not an image we can read; choose a JPEG, PNG or WEBP file.") from None
-    except (OSError, SyntaxError, ValueError, EOFError):
-        raise InputError(f"{what} is damaged or cut short and could not be decoded; try another file.") from None
+            raise InputError(f"{what} is {kind} file, which is not supported; choose a JPEG, PNG or WEBP image.") from exc
+        raise InputError(f"{what} is not an image we can read; choose a JPEG, PNG or WEBP file.") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise InputError(f"{what} is damaged or cut short and could not be decoded; try another file.") from exc
     with contextlib.suppress(OSError, ValueError, SyntaxError, TypeError, KeyError):  # a broken EXIF block: keep the pixels as stored
         image = ImageOps.exif_transpose(image)
     return to_rgb(image)
@@ -280,3 +280,15 @@ def png_bytes(rgb: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def photo_pixels(content: bytes | np.ndarray, max_side: int | None) -> np.ndarray:
+    """RGB pixels of a photo (file bytes or an RGB frame), scaled down to ``max_side`` (None:
+    kept at its own size)."""
+    if isinstance(content, bytes | bytearray | memoryview):
+        content = decode_image(bytes(content))
+    elif not isinstance(content, np.ndarray):
+        raise InputError(f"The photo is a {type(content).__name__}; pass the file's bytes or height × width × 3 uint8 RGB pixels.")
+    elif content.ndim != 3 or content.shape[2] != 3 or content.dtype != np.uint8:
+        raise InputError(f"The frame has shape {content.shape} and type {content.dtype}; pass height × width × 3 uint8 RGB pixels.")
+    return content if max_side is None else fit_within(content, max_side)

@@ -8,8 +8,7 @@ from pathlib import Path, PurePosixPath
 
 from .config import DEFAULT_MANIFEST
 from .errors import StylizeError
-
-ROLES = ("predict", "transfer", "segment", "face", "style", "photo")
+from .names import ROLES, Role
 
 
 @dataclass(frozen=True)
@@ -19,7 +18,7 @@ class Asset:
     key: str
     name: str
     title: str
-    role: str
+    role: Role
     precision: str
     size: int
     bytes: int
@@ -32,6 +31,12 @@ class Asset:
     derived_from: str | None = None  # made by `python -m stylize convert` from this asset's file
     recipe: str | None = None  # …with this quantization recipe
     calibration: str | None = None  # …calibrated on this set
+    label: str | None = None  # the short name a visitor reads among its role's choices (default: the title)
+
+    @property
+    def short_title(self) -> str:
+        """The name a visitor reads for it among its role's choices."""
+        return self.label or self.title
 
 
 @dataclass(frozen=True)
@@ -66,10 +71,10 @@ def load_manifest(path: Path | None = None) -> Manifest:
     path = Path(path or DEFAULT_MANIFEST)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StylizeError(f"The manifest {path} does not exist; set STYLIZE_MANIFEST to the project's models/manifest.toml.") from None
+    except FileNotFoundError as exc:
+        raise StylizeError(f"The manifest {path} does not exist; set STYLIZE_MANIFEST to the project's models/manifest.toml.") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise StylizeError(f"The manifest {path} is not valid TOML ({exc}); restore it from git.") from None
+        raise StylizeError(f"The manifest {path} is not valid TOML ({exc}); restore it from git.") from exc
     assets = []
     for row in data.get("asset", []):
         row = dict(row)

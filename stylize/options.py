@@ -6,12 +6,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .engine import BF16, check_engine, check_precision
+from .engine import BF16, check_precision, check_runtime
 from .engine.openvino import cpu_has_vnni
 from .errors import InputError
+from .names import MASK_MODES, MaskMode, Precision, Runtime, one_of
 from .styles import Style
-
-MASK_MODES = ("full", "background", "foreground")
 
 # The default transfer model is the fastest faithful one on this CPU: int8 where the CPU has an int8
 # dot-product instruction (VNNI); elsewhere OpenVINO computes int8 exactly only in f32
@@ -23,13 +22,13 @@ DEFAULT_TRANSFER = "int8" if cpu_has_vnni() else "fp16"
 class StylizeOptions:
     transfer: str = DEFAULT_TRANSFER
     segmenter: str = "selfie"  # chosen by scripts/measure_masks.py: the thinnest wall band, every face, fast
-    mask: str = "background"
+    mask: MaskMode = "background"
     strength: float = 1.0
     max_side: int | None = 1024  # the result's longer side; None: the photo's own size
     paint_side: int | None = None  # the stroke size: the longer side the network paints at; None: the result's
     feather: float | None = None  # edge softness in pixels; None: 0.6 % of the longer side
-    engine: str | None = None  # "openvino" or "litert"; None: the stylizer's default (STYLIZE_ENGINE)
-    precision: str | None = None  # the transfer network's arithmetic: "f32", or "bf16" on OpenVINO where the CPU has it; None: this machine's default (DEFAULT_BF16)
+    runtime: Runtime | None = None  # "openvino" or "litert"; None: the stylizer's default (STYLIZE_ENGINE)
+    precision: Precision | None = None  # the transfer network's arithmetic: "f32", or "bf16" on OpenVINO where the CPU has it; None: this machine's default (DEFAULT_BF16)
     letterbox: bool = False  # the old way: paint a 384×384 square (the photo letterboxed into it), scaled back
     keep_colors: bool = False  # the painting's brightness and texture, the photo's colours (see colors.py)
     mix_with: str | Style | None = None  # a second style (gallery name or Style) mixed into the first…
@@ -42,8 +41,7 @@ class StylizeOptions:
         for name in ("transfer", "segmenter", "mask"):
             if not isinstance(getattr(self, name), str):
                 raise InputError(f"The option {name} is {getattr(self, name)!r}; give a name, such as {getattr(StylizeOptions, name)!r}.")
-        if self.mask not in MASK_MODES:
-            raise InputError(f"Mask mode {self.mask!r} is not one of {', '.join(MASK_MODES)}; pick one of those.")
+        one_of(self.mask, MASK_MODES, "a mask mode", "mask")
         if not _is_number(self.strength) or not 0.0 <= self.strength <= 1.0:
             raise InputError(f"Style strength {self.strength!r} is not a number from 0 to 1; give a value between 0 and 1.")
         for name, side in (("output size limit", self.max_side), ("paint size", self.paint_side)):
@@ -68,20 +66,16 @@ class StylizeOptions:
                 raise InputError(f"The {what} is a {type(value).__name__}; give a gallery name (such as 'style19') or a Style.")
         if self.person_style is not None and self.mask == "full":
             raise InputError("A person's style needs the person found: choose background-only or person-only painting, or drop the person's style.")
-        if self.engine is not None:
-            if not isinstance(self.engine, str):
-                raise InputError(f"The option engine is {self.engine!r}; give 'openvino', 'litert' or None.")
-            check_engine(self.engine)
+        if self.runtime is not None:
+            if not isinstance(self.runtime, str):
+                raise InputError(f"The option runtime is {self.runtime!r}; give 'openvino', 'litert' or None.")
+            check_runtime(self.runtime)
         if self.precision is not None:
             if not isinstance(self.precision, str):
                 raise InputError(f"The option precision is {self.precision!r}; give 'f32', 'bf16' or None.")
             check_precision(self.precision)
-            if self.precision == BF16 and self.engine == "litert":
+            if self.precision == BF16 and self.runtime == "litert":
                 raise InputError("LiteRT computes in float32 only; choose OpenVINO for bfloat16, or precision f32.")
-
-    def validated(self) -> StylizeOptions:
-        """These options (checked when they were made)."""
-        return self
 
 
 def _is_number(value: object) -> bool:

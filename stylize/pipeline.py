@@ -1,84 +1,57 @@
 """Stylizer: one request from photo to painted result, with per-stage timings.
 
-decode → segment (person mask) → predict (style vectors, cached; mixed with a second style and
-blended for strength) → transfer (at the photo's own aspect ratio and a chosen resolution; a
-second time for a person's own style) → colours (the photo's own, if kept) → composite (feathered
-mask). A live video steadies the painting and mask against the stream's earlier frames, and
-looks for faces in one frame of a few (``stream.VideoStream``). The person is found on another
-thread while the picture is painted.
-
-Sizes: the photo is scaled so that its longer side is at most ``max_side`` (``None``: its own
-size) — that is the result's size. The transfer network paints at ``paint_side`` on the longer
-side (``None``: the result's size), its "stroke size": a network that paints fewer pixels makes
-strokes that are larger relative to the picture. The painting is then scaled to the result's size.
-Each engine paints a picture whole up to ``MAX_PAINT_SIDE`` on the longer side (its memory grows
-with the pixels). A larger painting is made in tiles of ``tile_side`` that share the whole
-picture's statistics (``tiling.py``): at its own size, in bounded memory. With tiling off
-(``tile_side`` 0) or for a network that cannot be cut into stages, it is painted at
-``MAX_PAINT_SIDE`` and scaled up.
+decode → plan (``plan.py``: sizes, whole or tiled, the models needed) → segment (person mask) →
+predict (style vectors, cached; mixed with a second style and blended for strength) → transfer
+(``transfer.py``; a second time for a person's own style) → colours (the photo's own, if kept) →
+composite (feathered mask). A live video steadies the painting and mask against the stream's
+earlier frames, and looks for faces in one frame of a few (``stream.VideoStream``). The person is
+found on another thread while the picture is painted. Models are held by a ``pool.ModelPool``;
+the store's assets, styles and vectors by a ``catalogue.Catalogue``.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from . import person
 from .admission import DEFAULT_BUDGET_MB, MB, MemoryGate, Waiting, paint_cost
+from .catalogue import Catalogue
 from .colors import keep_colors
 from .config import Settings
 from .engine import BF16, F32, Engine, Model, make_engine
-from .engine.stages import STAGE, StagePlan, stage_plan
-from .errors import InputError, StoreError
+from .engine.stages import StagePlan
+from .errors import InputError
 from .faces import Face, FaceDetector
-from .imaging import (
-    composite,
-    decode_image,
-    fit_within,
-    from_unit_float,
-    letterbox,
-    output_size,
-    pad_to_multiple,
-    resize,
-    to_unit_float,
-    unletterbox,
-)
+from .imaging import composite, photo_pixels
 from .manifest import Asset, Manifest, load_manifest
 from .options import StylizeOptions
-from .preparation import Preparation
+from .plan import PHOTO_FACES, VIDEO_FACES, Limits, PaintPlan, paint_size, plan
+from .pool import ModelPool
+from .preparation import BackgroundPreparation, Preparation
 from .result import Result
 from .segment import Segmenter
-from .store import ModelStore, ProgressTotal
+from .store import ModelStore
 from .stream import VideoStream
-from .styles import Style, StyleVectors, decode_vectors, vectors_key
-from .tiling import TileProgress, crop_shapes, paint_tiled, tile_plan
+from .styles import Style, StyleVectors
+from .tiling import TileProgress, crop_shapes
+from .transfer import TransferNet
 
 MODEL_ROLES = ("transfer", "segment", "face")  # the models prepare loads (the predict model comes with the style vectors)
 MAX_PAINT_SIDE = {"openvino": 2048, "litert": 768}  # painted whole: LiteRT needs ~1.5 GB at 1024×768, OpenVINO ~0.6 GB at 2048×1536
 TILE_SIDE = 512  # larger paintings are made in tiles this many pixels a side, chosen by memory (README: tiles)
-SIZE_MULTIPLE = 4  # the transfer networks halve the picture twice and double it back
-# Style vectors always come from LiteRT, whatever the request's engine: the predict network runs
-# once per style, LiteRT's integer kernels are the reference for its int8 file (OpenVINO emulates
-# them in float and lands up to 0.08 away per number), and so the vectors cached on disk and
-# published beside the models are the same for every engine.
-PREDICT_ENGINE = "litert"
-# The person and face networks (≤ 257², a few ms each) run on one thread: a second one costs them
-# more CPU than it saves time, and on a live webcam that CPU is a painted frame's.
-SINGLE_THREAD_ROLES = ("segment", "face")
-PHOTO_FACES, VIDEO_FACES = "face-full", "face-short"  # BlazeFace full range finds small faces; short range is made for a camera at arm's length
 MASK_WORKERS = 4  # requests whose person is being found at once; more wait their turn
 RETRY_PREPARE_AFTER = 20.0  # seconds: a failed preparation is not started again sooner
 # Where the CPU has bfloat16 arithmetic (OpenVINO reports BF16) it is offered as a choice; it is the
 # default only by the rule scripts/measure_precision.py checks: every transfer model's bfloat16
-# painting of the sample photos within BF16_FLOOR_DB of its float32 one. Measured on an AVX-512 BF16
-# EPYC: float16 43.1 dB (0.58× the time), dynamic-range 40.1 dB (0.55×), int8 23.9 dB (no faster) —
-# so float32 stays the default (README: the runtimes).
+# painting of the sample photos within BF16_FLOOR_DB of its float32 one (README: the runtimes).
 BF16_FLOOR_DB = 45.0
 DEFAULT_BF16 = False
 
@@ -88,38 +61,62 @@ _SHARED_LOCK = threading.Lock()
 
 
 class Stylizer:
-    """Holds the store, the loaded models and the style-vector cache; ``stylize`` is its verb."""
+    """The one façade a caller needs: the store, the model pool, the styles and their vectors;
+    ``stylize`` is its verb. ``close()`` (or ``with``) lets its models go."""
 
     def __init__(
-        self, manifest: Manifest, store: ModelStore, engine: Engine, fetch_workers: int = 8, tile_side: int = TILE_SIDE, memory_budget_mb: int = DEFAULT_BUDGET_MB
+        self,
+        manifest: Manifest,
+        store: ModelStore,
+        engine: Engine,
+        fetch_workers: int = 8,
+        tile_side: int = TILE_SIDE,
+        memory_budget_mb: int = DEFAULT_BUDGET_MB,
+        make_engine: Callable[[str, int, Path | None], Engine] = make_engine,
     ):
         self.manifest = manifest
         self.tile_side = tile_side  # 0: never tile
         self.tile_above: int | None = None  # paintings longer than this are tiled; None: the engine's MAX_PAINT_SIDE
         self.gate = MemoryGate(memory_budget_mb * MB)  # paintings at once, by their memory cost
         self.store = store
-        self.engine = engine  # the default; others are made on demand with the same settings
-        self.engines: dict[str, Engine] = {engine.name: engine}
+        self.pool = ModelPool(engine, store.fetch, make_engine)
         self.fetch_workers = fetch_workers
-        self._models: dict[tuple[str, str, str], Model] = {}
-        self._stages: dict[tuple[str, str, str], tuple[StagePlan, list[Model]] | None] = {}
-        self.load_ms: dict[tuple[str, str, str], float] = {}  # (engine, asset key, precision) → ms to read and compile
-        self._derived: frozenset[str] | None = None  # keys of the derived variants the store holds, once probed
         self._mask_workers = ThreadPoolExecutor(max_workers=MASK_WORKERS, thread_name_prefix="stylize-mask")
-        self._styles: dict[str, Style] = {}
-        self._lock = threading.RLock()
-        self._vectors: StyleVectors | None = None
+        self.catalogue = Catalogue(manifest, store, self.pool)
         self.ready = False
-        self._preparing: tuple[Future, ProgressTotal] | None = None
+        self.background = BackgroundPreparation(self.prepare, self._preparation, RETRY_PREPARE_AFTER)
+
+    @property
+    def engine(self) -> Engine:
+        """The default runtime's engine."""
+        return self.pool.default
+
+    @property
+    def load_ms(self) -> dict[tuple[str, str, str], float]:
+        """(runtime, asset key, precision) → ms its model took to read and compile."""
+        return self.pool.load_ms
+
+    def close(self) -> None:
+        """Let the models go and stop the mask workers (a request after this is refused)."""
+        self._mask_workers.shutdown(wait=True)
+        self.pool.close()
+
+    def __enter__(self) -> Stylizer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> Stylizer:
+    def from_settings(cls, settings: Settings | None = None, compile_cache: Path | None = None) -> Stylizer:
+        """A stylizer as ``settings`` (default: from the environment) say; its runtimes keep what
+        they compile in ``compile_cache`` (default: the store's cache, the folder that can be written)."""
         settings = settings or Settings.from_env()
         store = ModelStore.from_spec(settings.model_store, settings.cache_dir, settings.fetch_policy)
         return cls(
             load_manifest(settings.manifest_path),
             store,
-            make_engine(settings.engine, settings.threads, store.cache_dir),  # the cache that can be written
+            make_engine(settings.runtime, settings.threads, compile_cache or store.cache_dir),
             settings.fetch_workers,
             settings.tile_side,
             settings.memory_budget_mb,
@@ -136,36 +133,46 @@ class Stylizer:
                 _SHARED[settings] = cls.from_settings(settings)
             return _SHARED[settings]
 
-    # --- what there is -------------------------------------------------------------------------
+    # --- what there is (catalogue.py) -------------------------------------------------------
     def assets(self, role: str) -> tuple[Asset, ...]:
-        """The role's assets the page and the comparison use: the required ones, and the derived
-        variants (``python -m stylize convert``) that this store has."""
-        derived = self.derived_available()
-        return tuple(a for a in self.manifest.by_role(role) if a.required or a.key in derived)
+        """The role's assets this store gives (the required ones it holds, the derived ones it has)."""
+        return self.catalogue.assets(role)
 
     def derived_available(self, probe: bool = False) -> frozenset[str]:
-        """Keys of the derived variants this store holds. ``probe`` asks the store (fetching and
-        verifying them, once; ``prepare`` does it); without it, before that, only what the cache
-        already holds is counted — so a page drawn while the store is slow or down never waits
-        on it here."""
-        if self._derived is not None:
-            return self._derived
-        derived = [a for a in self.manifest.assets if a.derived_from is not None]
-        if not probe:
-            return frozenset(a.key for a in derived if self.store.is_cached(a))
-        found = set()
-        for asset in derived:
-            try:
-                self.store.fetch(asset)
-                found.add(asset.key)
-            except StoreError:
-                continue  # not published to this store: the shipped variants still work
-        self._derived = frozenset(found)
-        return self._derived
+        return self.catalogue.derived_available(probe)
+
+    def missing(self, role: str | None = None) -> list[tuple[Asset, str]]:
+        """The assets (of ``role``) this store could not give, with why (one sentence each)."""
+        return self.catalogue.missing(role)
 
     @property
     def gallery(self) -> tuple[Asset, ...]:
-        return self.assets("style")
+        return self.catalogue.gallery
+
+    @property
+    def vectors(self) -> StyleVectors:
+        return self.catalogue.vectors
+
+    def style(self, name: str) -> Style:
+        """A gallery style by its name (``style19``) or title (``Starry Night``)."""
+        return self.catalogue.style(name)
+
+    def adopt_published_vectors(self) -> int:
+        return self.catalogue.adopt_published_vectors()
+
+    def defaults(self, options: StylizeOptions | None = None) -> StylizeOptions:
+        """``options`` (default: ``StylizeOptions()``) with what this store cannot give replaced:
+        the first transfer model or segmenter it has, and faces not looked for without a face
+        detector. A caller's own explicit choice is checked when it is run instead."""
+        options = options or StylizeOptions()
+        changes: dict[str, object] = {}
+        for role, field in (("transfer", "transfer"), ("segment", "segmenter")):
+            have = self.assets(role)
+            if have and not self.catalogue.available(role, getattr(options, field)):
+                changes[field] = have[0].name
+        if options.keep_faces and not self.assets("face"):
+            changes["keep_faces"] = False
+        return replace(options, **changes) if changes else options
 
     # --- loading ---------------------------------------------------------------------------------
     def prepare(self, progress: Preparation | None = None) -> dict[str, Path]:
@@ -174,12 +181,11 @@ class Stylizer:
         is true once it has succeeded."""
         progress = progress or self._preparation()
         try:
-            paths = self.store.fetch_many(self.manifest.required(), progress.fetch, self.fetch_workers)
-            self.derived_available(probe=True)
+            paths = self.catalogue.fetch(progress.fetch, self.fetch_workers)
             progress.totals["models"] = sum(len(self.assets(role)) for role in MODEL_ROLES)  # derived variants included now
             for role in MODEL_ROLES:
                 for asset in self.assets(role):
-                    self.model(asset, None, self.precision_for(StylizeOptions()) if role == "transfer" else F32)  # as a request will
+                    self.model(asset, None, self.precision_for(self.defaults()) if role == "transfer" else F32)  # as a request will
                     progress.step("models")
             self.adopt_published_vectors()
             for asset in self.gallery:
@@ -193,154 +199,94 @@ class Stylizer:
     def prepare_in_background(self) -> tuple[Future, Preparation]:
         """Start ``prepare`` on a worker thread, or join the one already running, so that visitors
         arriving together share one fetch; returns its future and progress. A failed attempt is
-        started afresh on the next call."""
-        with self._lock:
-            job = self._preparing
-            failed = job is not None and job[0].done() and job[0].exception() is not None
-            if job is None or (failed and time.monotonic() - self._failed_at(job) >= RETRY_PREPARE_AFTER):
-                progress = self._preparation()
-                worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stylize-prepare")
-                job = self._preparing = (worker.submit(self.prepare, progress), progress)
-                worker.shutdown(wait=False)
-            return job
+        started afresh on a call ``RETRY_PREPARE_AFTER`` seconds after it ended."""
+        return self.background.start_or_join()
 
     def _preparation(self) -> Preparation:
         return Preparation(self.manifest.required(), sum(len(self.assets(role)) for role in MODEL_ROLES), len(self.gallery))
 
-    def _failed_at(self, job: tuple[Future, Preparation]) -> float:
-        return job[1].finished_at or 0.0
-
     def load_for(self, options: StylizeOptions) -> None:
         """Load the models ``options`` need now, so that a request's timings hold no loading."""
-        self.model(self.manifest.get("transfer", options.transfer), options.engine, self.precision_for(options))
+        self.transfer_net(options, tiled=False)
         if options.mask != "full":
-            self.segmenter(options.segmenter, options.engine)
+            self.segmenter(options.segmenter, options.runtime)
             if options.keep_faces:
-                self.face_detector(PHOTO_FACES, options.engine)
-                self.face_detector(VIDEO_FACES, options.engine)
+                self.face_detector(PHOTO_FACES, options.runtime)
+                self.face_detector(VIDEO_FACES, options.runtime)
         self.vectors  # noqa: B018 - loads the predict model
 
     def warm_up(self, width: int, height: int, options: StylizeOptions) -> float:
         """Build the transfer model for the size a ``width``×``height`` input will be painted at
         (a webcam's frame size, say), so the first frame waits for no compile; returns the ms."""
-        options = options.validated()
         self.load_for(options)
-        asset = self.manifest.get("transfer", options.transfer)
-        model = self.model(asset, options.engine, self.precision_for(options))
-        if options.letterbox:
+        plan = self.plan(options, width, height)
+        if plan.letterbox:
             return 0.0
-        out_w, out_h = output_size(width, height, options.max_side)
-        paint_w, paint_h = self.paint_size(out_w, out_h, options)
-        if self.tiled(paint_w, paint_h, options):
-            plan, models = self.stage_models(asset, options.engine, self.precision_for(options))
-            spent = 0.0
-            for stage, stage_model, crops in zip(plan.stages, models, crop_shapes(plan, _round_up(paint_w), _round_up(paint_h), self.tile_side), strict=True):
-                for crop in crops:
-                    spatial = {t.name: (1, *crop, t.shape[-1]) for t in stage_model.inputs if t.name in stage.spatial}
-                    spent += stage_model.prepare_shape({t.name: spatial.get(t.name, t.shape) for t in stage_model.inputs})
-            return spent
-        shapes = {t.name: (1, _round_up(paint_h), _round_up(paint_w), 3) if t.shape[-1] == 3 else t.shape for t in model.inputs}
-        return model.prepare_shape(shapes)
+        net = self.transfer_net(options, plan.tiled)
+        if not plan.tiled:
+            return net.model.prepare_shape(net.input_shapes(plan.padded))
+        stages, models = net.stages
+        spent = 0.0
+        for stage, model, crops in zip(stages.stages, models, crop_shapes(stages, *plan.padded, self.tile_side), strict=True):
+            for crop in crops:
+                spent += model.prepare_shape({t.name: (1, *crop, t.shape[-1]) if t.name in stage.spatial else t.shape for t in model.inputs})
+        return spent
 
-    def engine_named(self, name: str | None) -> Engine:
+    def engine_for(self, name: str | None) -> Engine:
         """The engine called ``name`` (None: the default), made on first use."""
-        if name is None:
-            return self.engine
-        with self._lock:
-            if name not in self.engines:
-                self.engines[name] = make_engine(name, self.engine.threads, getattr(self.engine, "cache_dir", None))
-            return self.engines[name]
+        return self.pool.engine(name)
 
     def precisions(self, engine: str | None = None) -> tuple[str, ...]:
         """The inference precisions ``engine`` (None: the default) offers on this machine."""
-        return self.engine_named(engine).precisions()
+        return self.engine_for(engine).precisions()
 
     def precision_for(self, options: StylizeOptions) -> str:
         """The transfer network's arithmetic for ``options``: the one asked for, if this machine's
         engine offers it (one sentence if not), else the machine's default (``DEFAULT_BF16``)."""
-        offered = self.precisions(options.engine)
+        offered = self.precisions(options.runtime)
         if options.precision is None:
             return BF16 if DEFAULT_BF16 and BF16 in offered else F32
         if options.precision not in offered:
-            raise InputError(f"This machine's {self.engine_named(options.engine).name} cannot compute in {options.precision}; choose {F32}.")
+            raise InputError(f"This machine's {self.engine_for(options.runtime).name} cannot compute in {options.precision}; choose {F32}.")
         return options.precision
 
+    def limits(self, options: StylizeOptions) -> Limits:
+        """What ``options``' runtime and this stylizer allow a painting (``plan.Limits``)."""
+        whole = MAX_PAINT_SIDE[self.engine_for(options.runtime).name]
+        stages = None
+        if self.tile_side > 0 and not options.letterbox:
+            stages = self.pool.stage_plan(self.manifest.get("transfer", options.transfer))
+        return Limits(whole, self.tile_side, self.tile_above, stages)
+
+    def plan(self, options: StylizeOptions, width: int, height: int, style: str | Style | None = None, video: bool = False) -> PaintPlan:
+        """What painting a ``width``×``height`` photo as ``options`` ask will do (``plan.plan``)."""
+        asset = self.manifest.get("transfer", options.transfer)
+        return plan(options, width, height, self.limits(options), style, asset.size, video)
+
     def paint_size(self, width: int, height: int, options: StylizeOptions) -> tuple[int, int]:
-        """(width, height) the transfer network paints a ``width``×``height`` result at: the
-        stroke size asked for, in tiles where it is larger than a tile, else at most the engine's
-        ``MAX_PAINT_SIDE``."""
-        side = min(max(width, height), options.paint_side or max(width, height))
-        painted = output_size(width, height, side)
-        if self.tiled(*painted, options):
-            return painted
-        return output_size(width, height, min(side, MAX_PAINT_SIDE[self.engine_named(options.engine).name]))
+        """(width, height) the transfer network paints a ``width``×``height`` result at."""
+        return paint_size(width, height, options, self.limits(options))[0]
 
     def tiled(self, paint_w: int, paint_h: int, options: StylizeOptions) -> bool:
-        """Whether a painting of ``paint_w``×``paint_h`` is made in tiles: when it is longer than
-        the engine paints whole and the transfer network can be cut into stages."""
-        above = self.tile_above if self.tile_above is not None else MAX_PAINT_SIDE[self.engine_named(options.engine).name]
-        if self.tile_side <= 0 or options.letterbox or max(paint_w, paint_h) <= above:
-            return False
-        return self.stage_models(self.manifest.get("transfer", options.transfer), options.engine, self.precision_for(options)) is not None
+        """Whether a painting of ``paint_w``×``paint_h`` is made in tiles."""
+        return paint_size(paint_w, paint_h, replace(options, paint_side=None), self.limits(options))[1]
 
     def stage_models(self, asset: Asset, engine: str | None = None, precision: str = F32) -> tuple[StagePlan, list[Model]] | None:
         """The transfer network cut into stages for tiled painting, each stage's model loaded
         once; None for a network that cannot be (one whose shapes are set at run time)."""
-        key = (self.engine_named(engine).name, asset.key, precision)
-        with self._lock:
-            if key not in self._stages:
-                try:
-                    plan = stage_plan(self.store.fetch(asset).read_bytes())
-                except ValueError:
-                    self._stages[key] = None
-                else:
-                    self._stages[key] = (plan, [self.model(asset, engine, precision, f"{STAGE}{i}") for i in range(len(plan.stages))])
-            return self._stages[key]
+        return self.pool.stage_models(asset, engine, precision)
 
-    def adopt_published_vectors(self) -> int:
-        """Use the gallery's style vectors published beside the models, if the store has them;
-        returns how many were adopted (0 when none were published: they are computed instead)."""
-        predict = self.manifest.predict
-        data = self.store.read_unpinned(vectors_key(predict))
-        if data is None:
-            return 0
-        try:
-            published = decode_vectors(predict, data)
-        except (ValueError, KeyError, TypeError):
-            return 0
-        for style_sha, vector in published.items():
-            self.vectors.add(style_sha, vector)
-        return len(published)
+    def transfer_net(self, options: StylizeOptions, tiled: bool) -> TransferNet:
+        """The transfer network ``options`` name on their runtime and precision (with its stages
+        loaded when it is to paint in tiles)."""
+        asset = self.manifest.get("transfer", options.transfer)
+        precision = self.precision_for(options)
+        stages = self.pool.stage_models(asset, options.runtime, precision) if tiled else None
+        return TransferNet(asset, self.pool.model(asset, options.runtime, precision), stages, self.tile_side)
 
     def model(self, asset: Asset, engine: str | None = None, precision: str = F32, graph: str | None = None) -> Model:
-        """The asset's model on ``engine`` (None: the default) in ``precision``, loaded once;
-        ``graph``: a rewrite of it (a stage of the transfer network, ``engine/stages.py``)."""
-        backend = self.engine_named(engine)
-        key = (backend.name, asset.key if graph is None else f"{asset.key}#{graph}", precision)
-        with self._lock:
-            if key not in self._models:
-                path = self.store.fetch(asset)
-                started = time.perf_counter()
-                self._models[key] = backend.load(path, 1 if asset.role in SINGLE_THREAD_ROLES else None, precision, graph)
-                self.load_ms[key] = (time.perf_counter() - started) * 1000.0
-            return self._models[key]
-
-    @property
-    def vectors(self) -> StyleVectors:
-        with self._lock:
-            if self._vectors is None:
-                predict = self.manifest.predict
-                self._vectors = StyleVectors(self.model(predict, PREDICT_ENGINE), predict.sha256, self.store.cache_dir)
-            return self._vectors
-
-    def style(self, name: str) -> Style:
-        """A gallery style by its name (``style19``) or title (``Starry Night``)."""
-        asset = self.manifest.get("style", name)
-        with self._lock:
-            if asset.key not in self._styles:
-                data = self.store.fetch(asset).read_bytes()
-                self._styles[asset.key] = Style(asset.name, asset.title, asset.sha256, decode_image(data, what=asset.title))
-            return self._styles[asset.key]
+        """The asset's model on ``engine`` (None: the default) in ``precision``, loaded once."""
+        return self.pool.model(asset, engine, precision, graph)
 
     def segmenter(self, name: str, engine: str | None = None) -> Segmenter:
         asset = self.manifest.get("segment", name)
@@ -356,9 +302,9 @@ class Stylizer:
         detector finds in a photo, or the short-range one in a video frame of ``stream``, when
         ``options.keep_faces``."""
         detector = None
-        if options.keep_faces:
-            detector = self.face_detector(PHOTO_FACES if stream is None else VIDEO_FACES, options.engine)
-        return person.person_mask(rgb, self.segmenter(options.segmenter, options.engine), detector, stream)
+        if options.keep_faces and self.assets("face"):  # a store without face detectors: faces are not looked for
+            detector = self.face_detector(PHOTO_FACES if stream is None else VIDEO_FACES, options.runtime)
+        return person.person_mask(rgb, self.segmenter(options.segmenter, options.runtime), detector, stream)
 
     # --- running ---------------------------------------------------------------------------------
     def stylize(
@@ -384,28 +330,29 @@ class Stylizer:
         if not isinstance(style, str | Style):
             raise InputError(f"The style is a {type(style).__name__}; pass a gallery name or a Style.")
         # every name is checked before any work: an unknown one is refused even where it is unused
-        transfer_asset = self.manifest.get("transfer", options.transfer)
-        self.manifest.get("segment", options.segmenter)
+        for role, name in (("transfer", options.transfer), ("segment", options.segmenter)):
+            self._check_available(role, name, needed=role == "transfer" or options.mask != "full")
         style, mix_with, person_style = (self._style_of(s) for s in (style, options.mix_with, options.person_style))
         timings: dict[str, float] = {}
         started = time.perf_counter()
         with _timed(timings, "decode"):
             rgb = photo_pixels(content, options.max_side)
-        with self._admitted(rgb, options, stream, waiting, timings):
+        plan = self.plan(options, rgb.shape[1], rgb.shape[0], style, video=stream is not None)
+        with self._admitted(rgb, plan, options, stream, waiting, timings):
             # the person is found on another thread while the picture is painted (both mostly run
             # outside the GIL: NumPy, Pillow and the runtimes release it) — except for a picture
             # painted in tiles, whose mask's full-size planes would add to the painting's memory
-            alongside = options.mask != "full" and not self.tiled(*self.paint_size(rgb.shape[1], rgb.shape[0], options), options)
-            masking = self._mask_workers.submit(self._masks, rgb, options, person_style is not None, stream) if alongside else None
+            masking = self._mask_workers.submit(self._masks, rgb, options, person_style is not None, stream) if plan.mask_alongside else None
             try:
                 with _timed(timings, "predict"):
                     vector = self.blended_vector(rgb, style, options.strength, mix_with, options.mix)
                     person_vector = None if person_style is None else self.blended_vector(rgb, person_style, options.strength)
+                net = self.transfer_net(options, plan.tiled)
                 with _timed(timings, "transfer"):
-                    painted, paint_size, tiles = self.transfer(rgb, vector, transfer_asset, options, progress)
+                    painted = net.paint(rgb, vector, plan, progress)
                 if person_vector is not None:
                     with _timed(timings, "transfer (person's style)"):
-                        person_painted, _, _ = self.transfer(rgb, person_vector, transfer_asset, options, progress)
+                        person_painted = net.paint(rgb, person_vector, plan, progress)
             except BaseException:
                 if masking is not None:
                     wait([masking])  # no work of this request outlives it
@@ -435,25 +382,25 @@ class Stylizer:
                 options,
                 self._title(style, mix_with, options.mix),
                 timings,
-                self.engine_named(options.engine).name,
-                paint_size,
+                self.engine_for(options.runtime).name,
+                plan.paint,
                 None if person_style is None else person_style.title,
                 faces,
                 precision=self.precision_for(options),
-                tiles=tiles,
+                tiles=plan.tiles,
                 elapsed_ms=(time.perf_counter() - started) * 1000.0,
             )
 
     @contextmanager
-    def _admitted(self, rgb: np.ndarray, options: StylizeOptions, stream: VideoStream | None, waiting: Waiting | None, timings: dict[str, float]) -> Iterator[None]:
+    def _admitted(
+        self, rgb: np.ndarray, plan: PaintPlan, options: StylizeOptions, stream: VideoStream | None, waiting: Waiting | None, timings: dict[str, float]
+    ) -> Iterator[None]:
         """Hold this painting's share of the memory budget while it runs. A live video's frames
         are small and cannot wait: they are not queued."""
         if stream is not None:
             yield
             return
-        height, width = rgb.shape[:2]
-        paint_w, paint_h = self.paint_size(width, height, options)
-        cost = paint_cost(width * height, paint_w * paint_h, self.engine_named(options.engine).name, self.tiled(paint_w, paint_h, options))
+        cost = paint_cost(rgb.shape[0] * rgb.shape[1], plan.paint[0] * plan.paint[1], self.engine_for(options.runtime).name, plan.tiled)
         started = time.perf_counter()
         with self.gate.admitted(cost, waiting):
             queued = (time.perf_counter() - started) * 1000.0
@@ -468,6 +415,13 @@ class Stylizer:
         found, faces = self.person_mask(rgb, options, stream)
         keep, person_weight = person.keep_weights(found, faces, options, person_styled)
         return keep, person_weight, faces, (time.perf_counter() - started) * 1000.0
+
+    def _check_available(self, role: str, name: str, needed: bool) -> None:
+        """An unknown name is refused; a known one the store could not give, where it is needed."""
+        asset = self.manifest.get(role, name)
+        if needed and not self.catalogue.available(role, name):
+            have = ", ".join(a.name for a in self.assets(role)) or "none"
+            raise InputError(f"The {role} model {asset.name} is not in this store ({self.catalogue.unavailable.get(asset.key, 'not published')}); choose one of: {have}.")
 
     def _style_of(self, style: str | Style | None) -> Style | None:
         return self.style(style) if isinstance(style, str) else style
@@ -492,53 +446,12 @@ class Stylizer:
             return vector
         return strength * vector + (1.0 - strength) * self.vectors.predict(rgb)
 
-    def transfer(
-        self, rgb: np.ndarray, vector: np.ndarray, asset: Asset, options: StylizeOptions, progress: TileProgress | None = None
-    ) -> tuple[np.ndarray, tuple[int, int], int]:
-        """The transfer network's painting of ``rgb`` at ``rgb``'s own size, the (width, height)
-        it was painted at, and the tiles it was painted in (0: whole)."""
-        height, width = rgb.shape[:2]
-        paint_w, paint_h = self.paint_size(width, height, options)
-        if self.tiled(paint_w, paint_h, options):
-            plan, models = self.stage_models(asset, options.engine, self.precision_for(options))
-            padded = pad_to_multiple(resize(rgb, paint_w, paint_h), SIZE_MULTIPLE)
-            painted = paint_tiled(models, plan, padded, vector, self.tile_side, progress)[:paint_h, :paint_w]
-            tiles = tile_plan(plan, padded.shape[1], padded.shape[0], self.tile_side).most
-            return resize(painted, width, height), (paint_w, paint_h), tiles
-        model = self.model(asset, options.engine, self.precision_for(options))
-        image_input = next(t.name for t in model.inputs if t.shape[-1] == 3)
-        vector_input = next(t.name for t in model.inputs if t.shape[-1] != 3)
-        if options.letterbox:
-            square, box = letterbox(rgb, asset.size)
-            out = model.run({image_input: to_unit_float(square)[None], vector_input: vector})[0]
-            return unletterbox(from_unit_float(out.reshape(asset.size, asset.size, 3)), box, width, height), (asset.size, asset.size), 0
-        padded = pad_to_multiple(resize(rgb, paint_w, paint_h), SIZE_MULTIPLE)
-        out = model.run({image_input: to_unit_float(padded)[None], vector_input: vector})[0]
-        painted = from_unit_float(out[0, :paint_h, :paint_w])
-        return resize(painted, width, height), (paint_w, paint_h), 0
-
-
-def photo_pixels(content: bytes | np.ndarray, max_side: int | None) -> np.ndarray:
-    """RGB pixels of a photo (file bytes or an RGB frame), scaled down to ``max_side`` (None:
-    kept at its own size)."""
-    if isinstance(content, bytes | bytearray | memoryview):
-        content = decode_image(bytes(content))
-    elif not isinstance(content, np.ndarray):
-        raise InputError(f"The photo is a {type(content).__name__}; pass the file's bytes or height × width × 3 uint8 RGB pixels.")
-    elif content.ndim != 3 or content.shape[2] != 3 or content.dtype != np.uint8:
-        raise InputError(f"The frame has shape {content.shape} and type {content.dtype}; pass height × width × 3 uint8 RGB pixels.")
-    return content if max_side is None else fit_within(content, max_side)
-
 
 def _done(value) -> Future:
     """``value`` as a finished future (a mask found after the painting rather than beside it)."""
     future: Future = Future()
     future.set_result(value)
     return future
-
-
-def _round_up(side: int) -> int:
-    return -(-side // SIZE_MULTIPLE) * SIZE_MULTIPLE
 
 
 @contextmanager

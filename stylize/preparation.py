@@ -1,8 +1,12 @@
-"""How far a stylizer's preparation (fetch, load, style vectors) has come, as a visitor follows it."""
+"""A stylizer's preparation (fetch, load, style vectors): how far it has come, as a visitor follows
+it, and its run in the background with retry."""
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from .store import ProgressTotal
 
@@ -37,3 +41,32 @@ class Preparation:
         if self.done["models"] < self.totals["models"]:
             return f"loading the models: {self.done['models']} of {self.totals['models']} ready"
         return f"preparing the styles: {self.done['styles']} of {self.totals['styles']} ready"
+
+
+class BackgroundPreparation:
+    """``prepare(progress)`` on a worker thread, shared by everyone who asks while it runs (the
+    visitors arriving together share one fetch); a failed attempt is started afresh when asked
+    again ``retry_after`` seconds after it ended, not sooner (a store that is down is not hammered)."""
+
+    def __init__(self, prepare: Callable[[Preparation], object], new_progress: Callable[[], Preparation], retry_after: float, clock: Callable[[], float] = time.monotonic):
+        self._prepare, self._new_progress = prepare, new_progress
+        self.retry_after, self._clock = retry_after, clock
+        self._job: tuple[Future, Preparation] | None = None
+        self._lock = threading.Lock()
+
+    def start_or_join(self) -> tuple[Future, Preparation]:
+        """The running (or finished) attempt's future and progress, or a new attempt's."""
+        with self._lock:
+            job = self._job
+            if job is None or self._may_retry(job):
+                progress = self._new_progress()
+                worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stylize-prepare")
+                job = self._job = (worker.submit(self._prepare, progress), progress)
+                worker.shutdown(wait=False)
+            return job
+
+    def _may_retry(self, job: tuple[Future, Preparation]) -> bool:
+        future, progress = job
+        if not future.done() or future.exception() is None:
+            return False
+        return self._clock() - (progress.finished_at or 0.0) >= self.retry_after

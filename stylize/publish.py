@@ -100,9 +100,9 @@ class Publisher:
             )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            raise StoreError(f"{key} could not be published to {self.s3.description} (S3 answered {code}); check that the bucket exists and the credentials may write to it.") from None
+            raise StoreError(f"{key} could not be published to {self.s3.description} (S3 answered {code}); check that the bucket exists and the credentials may write to it.") from exc
         except BotoCoreError as exc:
-            raise StoreError(f"{key} could not be published to {self.s3.description} ({exc}); check the endpoint and credentials.") from None
+            raise StoreError(f"{key} could not be published to {self.s3.description} ({exc}); check the endpoint and credentials.") from exc
         report.uploaded.append(key)
         self.say(f"uploaded  {key} ({len(data) / 1e6:.2f} MB)")
 

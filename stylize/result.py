@@ -25,7 +25,7 @@ class Result:
     options: StylizeOptions
     style: str
     timings_ms: dict[str, float] = field(default_factory=dict)
-    engine: str = ""
+    runtime: str = ""  # the runtime that painted it ("openvino", "litert")
     paint_size: tuple[int, int] = (0, 0)  # (width, height) the transfer network painted at
     person_style: str | None = None  # the title of the style the person was painted in, if one was given
     faces: list[Face] = field(default_factory=list)  # the faces found (with a mask and keep_faces)

@@ -57,7 +57,7 @@ class LiveStylizer:
     def __init__(self, stylizer: Stylizer, style: str | Style, options: StylizeOptions, beside: bool = False, steadiness: float = DEFAULT_STEADINESS):
         self.stylizer = stylizer
         self._lock = threading.Lock()
-        self._style, self._options, self._beside = style, options.validated(), beside
+        self._style, self._options, self._beside = style, options, beside
         self._stream = VideoStream(_checked_steadiness(steadiness))
         self.reset()
 
@@ -78,7 +78,6 @@ class LiveStylizer:
         """Change the style and options (and whether the original is shown beside the painting,
         and how steady the painting is); the next frame uses them. A new style or option starts
         the steadying afresh, so the new painting shows at once."""
-        options = options.validated()
         with self._lock:
             changed = (style, options) != (self._style, self._options)
             self._style, self._options = style, options

@@ -182,3 +182,12 @@ def browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
         yield browser
         browser.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that reads ../shared (its ``shared`` fixture, directly or through another, such as
+    ``stylizer``) or drives the page needs the real models: it is marked ``models``, so that
+    ``pytest -m "not models"`` is the fast tier, run without them."""
+    for item in items:
+        if "shared" in getattr(item, "fixturenames", ()) or item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.models)

@@ -82,7 +82,7 @@ import numpy as np
 from stylize import Settings, Stylizer, StylizeOptions
 from stylize.imaging import decode_image, jpeg_bytes, resize
 from stylize.memory import peak_rss_mb
-stylizer = Stylizer.from_settings(Settings(model_store=sys.argv[1], cache_dir=sys.argv[2], engine="openvino"))
+stylizer = Stylizer.from_settings(Settings(model_store=sys.argv[1], cache_dir=sys.argv[2], runtime="openvino"))
 photo = jpeg_bytes(resize(decode_image(open(sys.argv[3], "rb").read()), 4000, 3000), quality=92)
 options = StylizeOptions(max_side=None, mask="background")
 stylizer.stylize(photo, "style19", StylizeOptions(max_side=256))

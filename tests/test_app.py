@@ -50,7 +50,7 @@ def result_caption(at: AppTest) -> str:
 def test_page_starts_with_a_painted_sample(page_env):
     at = open_page()
     assert [r.label for r in at.radio] == ["What to paint", "Transfer model", "Runtime", "Result size", "Stroke size"]
-    assert at.radio(key="engine").value == "openvino", "the faster runtime at equal fidelity is the default"
+    assert at.radio(key="runtime").value == "openvino", "the faster runtime at equal fidelity is the default"
     assert len(at.radio(key="transfer").options) == 3
     assert len(at.selectbox(key="style").options) == 26
     assert not [b for b in at.button if b.key and b.key.startswith("use-")], "the closed gallery is not drawn"
@@ -122,7 +122,7 @@ def test_the_chosen_size_survives_other_choices_and_a_new_photo_starts_at_the_de
     assert size_radio(at).value == "1024" and result_caption(at).startswith("1024×768 px")
     size_radio(at).set_value("full").run()
     assert result_caption(at).startswith("2000×1500 px")
-    for change in (lambda: at.selectbox(key="style").set_value("The Great Wave"), lambda: at.radio(key="engine").set_value("litert"), lambda: at.radio(key="mask").set_value("full")):
+    for change in (lambda: at.selectbox(key="style").set_value("The Great Wave"), lambda: at.radio(key="runtime").set_value("litert"), lambda: at.radio(key="mask").set_value("full")):
         change().run()
         assert not at.exception
         assert size_radio(at).value == "full" and result_caption(at).startswith("2000×1500 px"), result_caption(at)

@@ -62,7 +62,7 @@ def test_mistakes_exit_nonzero_with_one_line(shared, tmp_path):
         (["run", str(shared / "photos" / "boy.jpg"), "--style", "style1", "--transfer", "int4", "-o", str(tmp_path / "x.png")], "int8, fp16, dynamic"),
         (["run", str(shared / "photos" / "boy.jpg"), "--style", "style1"], "required"),
         (["run", str(shared / "photos" / "boy.jpg"), "--style", "style1", "-o", str(tmp_path / "no" / "dir.png")], "cannot be written"),
-        (["run", str(shared / "photos" / "boy.jpg"), "--style", "style1", "--engine", "tpu", "-o", str(tmp_path / "x.png")], "not a known inference engine"),
+        (["run", str(shared / "photos" / "boy.jpg"), "--style", "style1", "--engine", "tpu", "-o", str(tmp_path / "x.png")], "not a known inference runtime"),
         (["run", str(shared / "photos" / "boy.jpg"), "--style", "style1", "--tile-side", "100", "-o", str(tmp_path / "x.png")], "is not 0 (never tile) or a tile side"),
     ]
     for args, message in cases:
@@ -104,7 +104,7 @@ def test_bench_prints_and_writes_its_figures(shared, tmp_path):
     ran = run_cli("bench", "--runs", "1", "--frames", "3", "--flicker-frames", "8", "--profile", "--json", str(out), env_extra={"STYLIZE_MODEL_STORE": str(shared)}, cache=tmp_path / "cache")
     assert ran.returncode == 0, ran.stderr
     figures = json.loads(out.read_text())
-    assert figures["runtimes"] == ["openvino", "litert"] and figures["default_engine"] == "openvino"
+    assert figures["runtimes"] == ["openvino", "litert"] and figures["default_runtime"] == "openvino"
     models = {(m["name"], m["runtime"], m["inference_precision"]): m for m in figures["models"]}
     names = ("predict-int8", "int8", "fp16", "dynamic", "selfie", "selfie-landscape", "deeplabv3", "deeplabv3-gpu", "segm-lite", "face-short", "face-full")
     cpu = figures["cpu"]

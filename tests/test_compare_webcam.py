@@ -64,8 +64,8 @@ def test_compare_measures_every_variant_on_every_runtime(stylizer, photo_bytes, 
 
 
 def test_compare_full_mask_skips_segmenters(stylizer, photo_bytes):
-    comparison = compare_variants(stylizer, photo_bytes("boy.jpg"), "style3", StylizeOptions(mask="full"), runs=1, engines=["openvino"])
-    assert [r.kind for r in comparison.reports] == ["transfer"] * 3 * len(stylizer.precisions("openvino")) and {r.engine for r in comparison.reports} == {"openvino"}
+    comparison = compare_variants(stylizer, photo_bytes("boy.jpg"), "style3", StylizeOptions(mask="full"), runs=1, runtimes=["openvino"])
+    assert [r.kind for r in comparison.reports] == ["transfer"] * 3 * len(stylizer.precisions("openvino")) and {r.runtime for r in comparison.reports} == {"openvino"}
 
 
 def frame(rgb: np.ndarray) -> av.VideoFrame:

@@ -108,8 +108,8 @@ def test_comparison_grows_and_uses_float32_as_reference(converted, photo_bytes, 
     assert [a.name for a in stylizer.assets("transfer")] == ["int8", "fp16", "dynamic"], "the store is not asked before it is probed"
     stylizer.derived_available(probe=True)
     assert [a.name for a in stylizer.assets("transfer")] == ["int8", "fp16", "dynamic", *DERIVED]
-    comparison = compare_variants(stylizer, photo_bytes("boy.jpg"), "style19", StylizeOptions(mask="full"), runs=1, engines=["openvino", "litert"])
-    by = {(r.name, r.engine): r for r in comparison.reports}
+    comparison = compare_variants(stylizer, photo_bytes("boy.jpg"), "style19", StylizeOptions(mask="full"), runs=1, runtimes=["openvino", "litert"])
+    by = {(r.name, r.runtime): r for r in comparison.reports}
     assert comparison.reference.transfer == "fp32" and by[("fp32", "litert")].is_reference
     assert math.isinf(by[("fp16", "litert")].psnr_db), "the shipped float16 model computes what the rebuilt float32 one does"
     shipped_int8 = by[("int8", "litert")]

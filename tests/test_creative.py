@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from stylize import InputError, StylizeError, StylizeOptions
+from stylize.flicker import flicker_figures, shifting_clip, still_clip
 from stylize.imaging import decode_image, psnr
-from stylize.steady import flicker_figures, shifting_clip, still_clip
 from stylize.stream import VideoStream
 from stylize.styles import Style
 from stylize.webcam import WEBCAM_OPTIONS, LiveStylizer, frame_pixels

@@ -86,10 +86,10 @@ def test_any_size_comes_out_exactly_that_size(stylizer, photo_bytes, engine, siz
     source = Image.open(io.BytesIO(photo_bytes("yoga_balcony.jpg"))).convert("RGB").resize(size)
     buffer = io.BytesIO()
     source.save(buffer, format="PNG")
-    result = stylizer.stylize(buffer.getvalue(), "style7", StylizeOptions(mask="full", max_side=None, engine=engine))
+    result = stylizer.stylize(buffer.getvalue(), "style7", StylizeOptions(mask="full", max_side=None, runtime=engine))
     assert result.image.shape == (height, width, 3)
     assert result.paint_size == size, "painted at the photo's own size, not at 384×384"
-    assert result.engine == engine
+    assert result.runtime == engine
     assert psnr(result.image, np.asarray(source)) < 20, "and really painted"
 
 
@@ -110,18 +110,18 @@ def test_openvino_int8_is_as_faithful_as_litert_int8(stylizer, photo_bytes):
     stays within 3 dB of LiteRT's int8 on every sample photo."""
     for photo in ("boy.jpg", "man_in_suit.jpg", "yoga_balcony.jpg"):
         data = photo_bytes(photo)
-        reference = stylizer.stylize(data, "style19", StylizeOptions(mask="full", transfer="fp16", engine="litert")).image
-        litert = psnr(stylizer.stylize(data, "style19", StylizeOptions(mask="full", transfer="int8", engine="litert")).image, reference)
-        openvino = psnr(stylizer.stylize(data, "style19", StylizeOptions(mask="full", transfer="int8", engine="openvino")).image, reference)
+        reference = stylizer.stylize(data, "style19", StylizeOptions(mask="full", transfer="fp16", runtime="litert")).image
+        litert = psnr(stylizer.stylize(data, "style19", StylizeOptions(mask="full", transfer="int8", runtime="litert")).image, reference)
+        openvino = psnr(stylizer.stylize(data, "style19", StylizeOptions(mask="full", transfer="int8", runtime="openvino")).image, reference)
         assert 18 < litert < 40 and openvino > litert - 3, (photo, litert, openvino)
 
 
 def test_unknown_engine_is_one_clear_sentence(shared, tmp_path, stylizer, photo_bytes):
-    with pytest.raises(InputError, match=r"^'tensorrt' is not a known inference engine; use one of: openvino, litert") as err:
-        stylizer.stylize(photo_bytes("boy.jpg"), "style1", StylizeOptions(engine="tensorrt"))
+    with pytest.raises(InputError, match=r"^'tensorrt' is not a known inference runtime; use one of: openvino, litert") as err:
+        stylizer.stylize(photo_bytes("boy.jpg"), "style1", StylizeOptions(runtime="tensorrt"))
     assert "\n" not in str(err.value)
-    with pytest.raises(InputError, match="not a known inference engine"):
-        Stylizer.from_settings(Settings(model_store=str(shared), cache_dir=tmp_path, engine="cuda"))
+    with pytest.raises(InputError, match="not a known inference runtime"):
+        Stylizer.from_settings(Settings(model_store=str(shared), cache_dir=tmp_path, runtime="cuda"))
 
 
 def test_concurrent_callers_on_one_openvino_model_match_sequential(stylizer, content, vector):
@@ -145,7 +145,7 @@ def test_concurrent_callers_on_one_openvino_model_match_sequential(stylizer, con
 
 @pytest.mark.parametrize("engine", ["openvino", "litert"])
 def test_a_webcam_frame_size_is_built_once(stylizer, photo_bytes, engine):
-    options = StylizeOptions(max_side=384, engine=engine)
+    options = StylizeOptions(max_side=384, runtime=engine)
     stylizer.warm_up(640, 480, options)
     model = stylizer.model(stylizer.manifest.get("transfer", options.transfer), engine)
     builds = model._shapes.builds
@@ -177,10 +177,10 @@ def test_paint_size_is_capped_per_engine_without_tiles_and_not_with_them(stylize
     or, with tiling off, at the cap (scaled up after). The dynamic-range file, whose shapes are
     set at run time, cannot be cut into stages, so it stays capped."""
     for engine, cap in MAX_PAINT_SIDE.items():
-        options = StylizeOptions(max_side=None, engine=engine)
+        options = StylizeOptions(max_side=None, runtime=engine)
         assert stylizer.paint_size(cap, cap * 3 // 4, options) == (cap, cap * 3 // 4) and not stylizer.tiled(cap, cap * 3 // 4, options)
         assert stylizer.paint_size(4000, 3000, options) == (4000, 3000) and stylizer.tiled(4000, 3000, options)
-        assert stylizer.paint_size(4000, 3000, StylizeOptions(max_side=None, engine=engine, transfer="dynamic")) == (cap, cap * 3 // 4)
+        assert stylizer.paint_size(4000, 3000, StylizeOptions(max_side=None, runtime=engine, transfer="dynamic")) == (cap, cap * 3 // 4)
         monkeypatch.setattr(stylizer, "tile_side", 0)
         assert stylizer.paint_size(4000, 3000, options) == (cap, cap * 3 // 4) and not stylizer.tiled(4000, 3000, options)
         monkeypatch.undo()

@@ -24,7 +24,7 @@ TRANSFERS = {
 ENGINES = ("litert", "openvino")
 
 
-def engine_named(name: str):
+def engine_for(name: str):
     """The runtime with the file's normalisations computed as written (OpenVINO otherwise fuses
     an int8 file's into one operation each, which the opened graphs cannot have)."""
     return LiteRTEngine(threads=2) if name == "litert" else OpenVINOEngine(threads=2, fuse_norms="never")
@@ -63,7 +63,7 @@ def test_a_network_without_normalisations_is_refused_in_one_sentence(shared):
 @pytest.mark.parametrize("transfer", TRANSFERS)
 @pytest.mark.parametrize("size", [(384, 384), (640, 424)], ids=["384²", "640×424"])
 def test_statistics_read_out_and_fed_back_paint_the_same_picture(shared, vector, engine, transfer, size):
-    backend = engine_named(engine)
+    backend = engine_for(engine)
     path = shared / "models" / TRANSFERS[transfer]
     original, outputs, inputs = backend.load(path), backend.load(path, graph=OUTPUTS), backend.load(path, graph=INPUTS)
     assert len(inputs.inputs) == 2 + 26 and [t.name for t in inputs.inputs[:2]] == [t.name for t in original.inputs]
@@ -85,7 +85,7 @@ def test_a_tile_fed_the_whole_pictures_statistics_paints_what_the_whole_picture_
     """A 512×512 tile of a 1024×768 picture, fed the whole picture's statistics, paints the
     whole painting's pixels in its interior (64 px from its edges, past the network's reach of
     the tile's mirrored borders); painted with its own statistics, it does not."""
-    backend = engine_named(engine)
+    backend = engine_for(engine)
     path = shared / "models" / TRANSFERS[transfer]
     outputs, inputs, original = backend.load(path, graph=OUTPUTS), backend.load(path, graph=INPUTS), backend.load(path)
     rgb = picture(shared, 1024, 768)

@@ -14,6 +14,8 @@ from stylize.engine import F32
 from stylize.engine.norms import fuse_instance_norms
 from stylize.engine.openvino import OpenVINOEngine, _read_model
 from stylize.imaging import decode_image, psnr
+from stylize.manifest import load_manifest
+from stylize.store import ModelStore
 
 INT8 = "magenta_arbitrary-image-stylization-v1-256_int8_transfer_1.tflite"
 FP16 = "magenta_arbitrary-image-stylization-v1-256_fp16_transfer_1.tflite"
@@ -40,14 +42,14 @@ def stylizers(shared, tmp_path_factory):
     OpenVINO always fusing (float models too)."""
     made = {}
     for fuse in ("quantized", "never", "always"):
-        s = Stylizer.from_settings(Settings(model_store=str(shared), cache_dir=tmp_path_factory.mktemp(f"norms-{fuse}"), engine="openvino"))
-        s.engine = s.engines["openvino"] = OpenVINOEngine(threads=2, cache_dir=s.store.cache_dir, fuse_norms=fuse)
-        made[fuse] = s
+        settings = Settings(model_store=str(shared), cache_dir=tmp_path_factory.mktemp(f"norms-{fuse}"), runtime="openvino")
+        store = ModelStore.from_spec(settings.model_store, settings.cache_dir)
+        made[fuse] = Stylizer(load_manifest(), store, OpenVINOEngine(threads=2, cache_dir=store.cache_dir, fuse_norms=fuse))
     return made
 
 
 def painted(stylizer: Stylizer, rgb: np.ndarray, transfer: str, engine: str = "openvino") -> np.ndarray:
-    return stylizer.stylize(rgb, "style19", StylizeOptions(transfer=transfer, engine=engine, precision=F32, mask="full", max_side=None)).image
+    return stylizer.stylize(rgb, "style19", StylizeOptions(transfer=transfer, runtime=engine, precision=F32, mask="full", max_side=None)).image
 
 
 @pytest.mark.parametrize("size", SIZES, ids=list(SIZES))

@@ -61,7 +61,7 @@ def test_rewritten_file_computes_the_original_on_litert(shared, photos):
 @pytest.mark.parametrize("engine", ["openvino", "litert"])
 def test_wall_portrait_keeps_the_face_and_leaves_no_wall(stylizer, photos, engine):
     picture = wall_portrait(photos["man_in_suit"])
-    result = stylizer.stylize(picture.rgb, "style19", StylizeOptions(mask="background", engine=engine))
+    result = stylizer.stylize(picture.rgb, "style19", StylizeOptions(mask="background", runtime=engine))
     assert len(result.faces) == 1
     assert min(faces_kept(result.keep_weight, result.faces)) >= 0.97
     assert wall_band(result.keep_weight, picture.truth) < 0.05, "no band of the old wall along the hair and shoulders"

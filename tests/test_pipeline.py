@@ -195,7 +195,7 @@ def test_bad_photos_give_one_clear_sentence(stylizer, photo_bytes, data, message
 @pytest.mark.parametrize(
     "options, message",
     [
-        ({"mask": "sky"}, "Mask mode"),
+        ({"mask": "sky"}, "not a mask mode"),
         ({"strength": 1.5}, "strength"),
         ({"strength": "abc"}, "not a number from 0 to 1"),
         ({"strength": float("nan")}, "not a number from 0 to 1"),
@@ -206,7 +206,7 @@ def test_bad_photos_give_one_clear_sentence(stylizer, photo_bytes, data, message
         ({"paint_side": "big"}, "not a whole number"),
         ({"feather": -1}, "edge softness"),
         ({"letterbox": "yes"}, "True or False"),
-        ({"engine": 3}, "engine"),
+        ({"runtime": 3}, "runtime"),
         ({"transfer": None}, "option transfer"),
     ],
 )
@@ -251,15 +251,13 @@ def test_visitors_arriving_together_share_one_prepare(shared, tmp_path):
 
 
 def test_failed_prepare_is_tried_again(tmp_path, monkeypatch):
-    from stylize import pipeline
-
     stylizer = Stylizer.from_settings(Settings(model_store=str(tmp_path), cache_dir=tmp_path / "cache"))
     first, _ = stylizer.prepare_in_background()
     with pytest.raises(StoreError, match="is not in the folder"):
         first.result(timeout=60)
     same, _ = stylizer.prepare_in_background()
     assert same is first, "right after a failure every caller sees it (a page can say so), no new attempt yet"
-    monkeypatch.setattr(pipeline, "RETRY_PREPARE_AFTER", 0.0)
+    monkeypatch.setattr(stylizer.background, "retry_after", 0.0)
     second, _ = stylizer.prepare_in_background()
     assert second is not first
     with pytest.raises(StoreError):

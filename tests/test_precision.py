@@ -26,8 +26,8 @@ def test_bf16_is_offered_only_where_the_cpu_reports_it():
 def test_the_default_and_the_refusal_follow_the_engines_own_check(shared, tmp_path, capabilities):
     """The capability list is faked through the engine's own check (what OpenVINO would report),
     both ways: the stylizer's default precision and what it refuses follow it."""
-    stylizer = Stylizer.from_settings(Settings(model_store=str(shared), cache_dir=tmp_path, engine="openvino"))
-    engine = stylizer.engine_named("openvino")
+    stylizer = Stylizer.from_settings(Settings(model_store=str(shared), cache_dir=tmp_path, runtime="openvino"))
+    engine = stylizer.engine_for("openvino")
     engine._capabilities[:] = [capabilities]
     has_bf16 = "BF16" in capabilities
     assert stylizer.precisions("openvino") == ((F32, BF16) if has_bf16 else (F32,))
@@ -43,7 +43,7 @@ def test_the_default_and_the_refusal_follow_the_engines_own_check(shared, tmp_pa
 
 def test_bf16_is_refused_where_it_cannot_run():
     with pytest.raises(InputError, match="LiteRT computes in float32 only"):
-        StylizeOptions(engine="litert", precision=BF16)
+        StylizeOptions(runtime="litert", precision=BF16)
     with pytest.raises(InputError, match="not an inference precision"):
         StylizeOptions(precision="fp8")
     with pytest.raises(InputError, match="precision"):
@@ -62,7 +62,7 @@ def bf16_paintings(stylizer, shared):
     photos = {name: decode_image((shared / "photos" / name).read_bytes()) for name in ("boy.jpg", "man_in_suit.jpg", "yoga_balcony.jpg")}
     return {
         (transfer, name): {
-            p: stylizer.stylize(rgb, "style19", StylizeOptions(transfer=transfer, engine="openvino", precision=p, mask="full", max_side=640)) for p in (F32, BF16)
+            p: stylizer.stylize(rgb, "style19", StylizeOptions(transfer=transfer, runtime="openvino", precision=p, mask="full", max_side=640)) for p in (F32, BF16)
         }
         for transfer in ("fp16", "dynamic", "int8")
         for name, rgb in photos.items()

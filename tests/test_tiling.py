@@ -122,9 +122,9 @@ def test_tiled_and_whole_paintings_agree_without_seams(stylizer, shared, vector,
 
 def test_a_12_megapixel_photo_is_painted_at_its_own_size_in_tiles(stylizer, shared):
     rgb = picture(shared, 4000, 3000)
-    result = stylizer.stylize(rgb, "style19", StylizeOptions(mask="full", max_side=None, engine="openvino"))
+    result = stylizer.stylize(rgb, "style19", StylizeOptions(mask="full", max_side=None, runtime="openvino"))
     assert result.image.shape == (3000, 4000, 3) and result.paint_size == (4000, 3000) and result.tiles > 1
-    at_cap = stylizer.stylize(rgb, "style19", StylizeOptions(mask="full", max_side=2048, engine="openvino"))
+    at_cap = stylizer.stylize(rgb, "style19", StylizeOptions(mask="full", max_side=2048, runtime="openvino"))
     assert at_cap.image.shape == (1536, 2048, 3) and at_cap.tiles == 0, "2048 px is painted whole"
 
 
@@ -134,6 +134,6 @@ def test_extreme_and_odd_shapes_are_painted_at_their_size(stylizer, size, monkey
     width, height = size
     rng = np.random.default_rng(1)
     rgb = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
-    result = stylizer.stylize(rgb, "style19", StylizeOptions(mask="full", max_side=None, engine="openvino"))
+    result = stylizer.stylize(rgb, "style19", StylizeOptions(mask="full", max_side=None, runtime="openvino"))
     assert result.image.shape == (height, width, 3) and result.tiles >= 1
     assert result.image.std() > 5, "a painting, not a blank"

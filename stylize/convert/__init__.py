@@ -43,6 +43,7 @@ class Derived:
     calibration: str
     bytes: int
     sha256: str
+    label: str = ""
 
 
 def convert(manifest: Manifest, source: Path, target: Path, samples: int = FULL_CALIBRATION, say: Callable[[str], None] = lambda _: None) -> list[Derived]:
@@ -54,7 +55,7 @@ def convert(manifest: Manifest, source: Path, target: Path, samples: int = FULL_
         raise InputError(f"--from {source} has no {fp16.key}; give a folder laid out like the store (models/, styles/, photos/).")
     _mirror(manifest, source, target)
     float32 = float32_from_float16((source / fp16.key).read_bytes())
-    written = [_write(target, "fp32", "fp32", "float16 weights widened to float32 (DEQUANTIZE folded)", "", float32, say)]
+    written = [_write(target, "fp32", "fp32", "float16 weights widened to float32 (DEQUANTIZE folded)", "", float32, say, "float32 (rebuilt)")]
 
     from ai_edge_litert.interpreter import Interpreter
 
@@ -65,11 +66,11 @@ def convert(manifest: Manifest, source: Path, target: Path, samples: int = FULL_
     calibration = f"{samples} pairs: {len(manifest.by_role('photo'))} photos and their mirror images, gallery styles, vectors from {manifest.predict.name}"
     for recipe in RECIPES:
         data = quantized(float32, recipe, pairs, (image_name, vector_name))
-        written.append(_write(target, recipe.name, recipe.precision, recipe.recipe, calibration if recipe.calibrated else "", data, say))
+        written.append(_write(target, recipe.name, recipe.precision, recipe.recipe, calibration if recipe.calibrated else "", data, say, recipe.label))
     return written
 
 
-def _write(target: Path, name: str, precision: str, recipe: str, calibration: str, data: bytes, say) -> Derived:
+def _write(target: Path, name: str, precision: str, recipe: str, calibration: str, data: bytes, say, label: str) -> Derived:
     key = f"{DERIVED_FOLDER}/magenta_transfer_{name}.tflite"
     path = target / key
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +79,7 @@ def _write(target: Path, name: str, precision: str, recipe: str, calibration: st
     os.replace(tmp, path)
     digest = hashlib.sha256(data).hexdigest()
     say(f"{name:<12}{len(data):>10} bytes  sha256 {digest[:16]}…  {recipe}")
-    return Derived(name, key, precision, recipe, calibration, len(data), digest)
+    return Derived(name, key, precision, recipe, calibration, len(data), digest, label)
 
 
 def _mirror(manifest: Manifest, source: Path, target: Path) -> None:
@@ -121,6 +122,7 @@ def manifest_entries(derived: list[Derived], asset: Asset) -> str:
             f'key = "{d.key}"',
             f'name = "{d.name}"',
             f'title = "Magenta transfer ({d.name}, derived)"',
+            f'label = "{d.label}"',
             'role = "transfer"',
             f'precision = "{d.precision}"',
             "size = 384",

@@ -26,6 +26,7 @@ class Recipe:
     precision: str
     recipe: str  # what the quantizer was told, for the manifest
     calibrated: bool
+    label: str = ""  # the short name a visitor reads (the manifest's label)
 
     def build(self):
         from ai_edge_quantizer import recipe as recipes
@@ -47,9 +48,9 @@ class Recipe:
 
 
 RECIPES = (
-    Recipe("dynamic-aeq", "dynamic", "dynamic_wi8_afp32", calibrated=False),
-    Recipe("fp16-aeq", "fp16", "float_casting_wf16_afp32", calibrated=False),
-    Recipe("int8-full", "int8", "static_wi8_ai8", calibrated=True),
+    Recipe("dynamic-aeq", "dynamic", "dynamic_wi8_afp32", calibrated=False, label="dynamic-range int8 (ours)"),
+    Recipe("fp16-aeq", "fp16", "float_casting_wf16_afp32", calibrated=False, label="float16 (ours)"),
+    Recipe("int8-full", "int8", "static_wi8_ai8", calibrated=True, label="full-integer int8 (ours)"),
 )
 # Not made: int16 activations with int8 weights (static_wi8_ai16). The quantizer writes it and
 # LiteRT runs it, but OpenVINO 2026.4 cannot read it ("Chosen Builtin Option is not accessible for

@@ -10,30 +10,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import InputError
+from ..names import RUNTIME_TITLES, RUNTIMES, one_of
 from .base import BF16, F32, PRECISION_TITLES, PRECISIONS, Engine, Model, TensorInfo
 from .litert import LiteRTEngine
 from .openvino import OpenVINOEngine
 
-ENGINES: dict[str, type] = {"openvino": OpenVINOEngine, "litert": LiteRTEngine}
-ENGINE_TITLES = {"openvino": "OpenVINO", "litert": "LiteRT"}
+ENGINES: dict[str, type] = {"openvino": OpenVINOEngine, "litert": LiteRTEngine}  # runtime → its engine
 
-__all__ = ["BF16", "ENGINES", "ENGINE_TITLES", "F32", "PRECISIONS", "PRECISION_TITLES", "Engine", "LiteRTEngine", "Model", "OpenVINOEngine", "TensorInfo", "check_engine", "check_precision", "make_engine"]
+__all__ = ["BF16", "ENGINES", "RUNTIME_TITLES", "F32", "PRECISIONS", "PRECISION_TITLES", "Engine", "LiteRTEngine", "Model", "OpenVINOEngine", "TensorInfo", "check_runtime", "check_precision", "make_engine"]
 
 
-def check_engine(name: str) -> str:
-    """``name`` if it is a known engine, else one clear sentence."""
-    if name not in ENGINES:
-        raise InputError(f"{name!r} is not a known inference engine; use one of: {', '.join(ENGINES)} (STYLIZE_ENGINE or --engine).")
-    return name
+def check_runtime(name: str) -> str:
+    """``name`` if it is a known runtime, else one clear sentence."""
+    return one_of(name, RUNTIMES, "a known inference runtime", "STYLIZE_ENGINE or --runtime")
 
 
 def make_engine(name: str, threads: int, cache_dir: Path | None = None) -> Engine:
-    return ENGINES[check_engine(name)](threads=threads, cache_dir=cache_dir)
+    return ENGINES[check_runtime(name)](threads=threads, cache_dir=cache_dir)
 
 
 def check_precision(name: str) -> str:
     """``name`` if it is a known inference precision, else one clear sentence."""
-    if name not in PRECISIONS:
-        raise InputError(f"{name!r} is not an inference precision; use one of: {', '.join(PRECISIONS)} (--precision).")
-    return name
+    return one_of(name, PRECISIONS, "an inference precision", "--precision")

@@ -21,6 +21,8 @@ from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
+from ..names import BF16, F32, PRECISION_TITLES, PRECISIONS  # noqa: F401 - re-exported: the arithmetic a runtime may compute a float network in
+
 SHAPES_KEPT = 4  # builds kept per model: the native shape, a webcam frame, a photo or two…
 PIXELS_KEPT = 3_000_000  # …while their image inputs add up to at most this (each holds its activations' memory);
 # a build larger than this on its own (a 12 MP photo painted at 2048×1536) serves its call and is dropped
@@ -57,9 +59,6 @@ class Model(Protocol):
         ...
 
 
-F32, BF16 = "f32", "bf16"  # the arithmetic a runtime may compute a float network in
-PRECISIONS = (F32, BF16)
-PRECISION_TITLES = {F32: "float32", BF16: "bfloat16"}
 
 
 class Engine(Protocol):

@@ -46,7 +46,7 @@ class LiteRTModel:
             self._sizes = TFLiteResizeSizes(data)
             self._io = IntegerIO(data)
         except (ValueError, RuntimeError, OSError) as exc:
-            raise ModelError(f"{self.path.name} could not be loaded by LiteRT ({exc}); delete it from the cache so it is fetched again.") from None
+            raise ModelError(f"{self.path.name} could not be loaded by LiteRT ({exc}); delete it from the cache so it is fetched again.") from exc
         details = native.interpreter.get_input_details()
         self.inputs = tuple(TensorInfo(d["name"], tuple(int(v) for v in d["shape"])) for d in details)
         self._shapes = ShapeCache(self._build, pixels=PIXELS_KEPT)
@@ -70,7 +70,7 @@ class LiteRTModel:
             data = self._sizes.scaled(*spatial_scale(self.inputs, shapes))
             return self._interpreter(data, shapes)
         except (ValueError, RuntimeError) as exc:
-            raise ModelError(f"{self.path.name} cannot run at input shapes {shapes} ({exc}); use sizes that are multiples of 4.") from None
+            raise ModelError(f"{self.path.name} cannot run at input shapes {shapes} ({exc}); use sizes that are multiples of 4.") from exc
 
     def prepare_shape(self, shapes: Mapping[str, tuple[int, ...]]) -> float:
         return self._shapes.get(feed_shapes(self.inputs, shapes))[1]

@@ -74,7 +74,7 @@ class OpenVINOModel:
                 self.norms_fused = fuse_instance_norms(self._model)
             self._io = IntegerIO(data)
         except (RuntimeError, OSError) as exc:
-            raise ModelError(f"{self.path.name} could not be read by OpenVINO ({_first_line(exc)}); delete it from the cache so it is fetched again.") from None
+            raise ModelError(f"{self.path.name} could not be read by OpenVINO ({_first_line(exc)}); delete it from the cache so it is fetched again.") from exc
         self.inputs = tuple(TensorInfo(p.get_any_name(), tuple(p.get_shape())) for p in self._model.inputs)
         self._shapes = ShapeCache(self._build)
         self._shapes.get(feed_shapes(self.inputs, {t.name: t.shape for t in self.inputs}))
@@ -86,11 +86,11 @@ class OpenVINOModel:
             try:
                 model.reshape({t.name: list(s) for t, s in zip(self.inputs, shapes, strict=True)})
             except RuntimeError as exc:
-                raise ModelError(f"{self.path.name} cannot run at input shapes {shapes} ({_first_line(exc)}); use sizes that are multiples of 4.") from None
+                raise ModelError(f"{self.path.name} cannot run at input shapes {shapes} ({_first_line(exc)}); use sizes that are multiples of 4.") from exc
         try:
             return _Compiled(self._core.compile_model(model, "CPU", {**self._config, **(extra or {})}))
         except RuntimeError as exc:
-            raise ModelError(f"{self.path.name} could not be compiled by OpenVINO ({_first_line(exc)}).") from None
+            raise ModelError(f"{self.path.name} could not be compiled by OpenVINO ({_first_line(exc)}).") from exc
 
     def prepare_shape(self, shapes: Mapping[str, tuple[int, ...]]) -> float:
         return self._shapes.get(feed_shapes(self.inputs, shapes))[1]

@@ -13,14 +13,14 @@ from stylize import StylizeOptions
 pytestmark = pytest.mark.reliability
 
 REQUESTS = [
-    ("boy.jpg", "style2", StylizeOptions(transfer="int8", engine="openvino")),
-    ("man_in_suit.jpg", "style9", StylizeOptions(transfer="fp16", engine="litert", segmenter="segm-lite")),
-    ("yoga_balcony.jpg", "style13", StylizeOptions(transfer="dynamic", engine="openvino", mask="foreground")),
-    ("boy.jpg", "style21", StylizeOptions(transfer="int8", engine="litert", mask="full", strength=0.6)),
-    ("man_in_suit.jpg", "style0", StylizeOptions(transfer="fp16", engine="openvino", max_side=384, segmenter="deeplabv3-gpu")),
-    ("yoga_balcony.jpg", "style4", StylizeOptions(transfer="int8", engine="openvino", paint_side=256)),
-    ("boy.jpg", "style17", StylizeOptions(transfer="dynamic", engine="litert", max_side=320)),
-    ("man_in_suit.jpg", "style25", StylizeOptions(transfer="int8", engine="openvino", letterbox=True)),
+    ("boy.jpg", "style2", StylizeOptions(transfer="int8", runtime="openvino")),
+    ("man_in_suit.jpg", "style9", StylizeOptions(transfer="fp16", runtime="litert", segmenter="segm-lite")),
+    ("yoga_balcony.jpg", "style13", StylizeOptions(transfer="dynamic", runtime="openvino", mask="foreground")),
+    ("boy.jpg", "style21", StylizeOptions(transfer="int8", runtime="litert", mask="full", strength=0.6)),
+    ("man_in_suit.jpg", "style0", StylizeOptions(transfer="fp16", runtime="openvino", max_side=384, segmenter="deeplabv3-gpu")),
+    ("yoga_balcony.jpg", "style4", StylizeOptions(transfer="int8", runtime="openvino", paint_side=256)),
+    ("boy.jpg", "style17", StylizeOptions(transfer="dynamic", runtime="litert", max_side=320)),
+    ("man_in_suit.jpg", "style25", StylizeOptions(transfer="int8", runtime="openvino", letterbox=True)),
 ]
 
 
