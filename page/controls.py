@@ -132,6 +132,7 @@ def choose_options(stylizer: Stylizer, webcam: bool) -> StylizeOptions:
     runtimes = runtime_choices(stylizer)
     st.session_state.setdefault("runtime", runtime_key(stylizer.engine.name, stylizer.precision_for(StylizeOptions(runtime=stylizer.engine.name))))
     runtime, precision = runtimes[st.radio("Runtime", list(runtimes), key="runtime", horizontal=True, format_func=runtime_title)]
+    unavailable_note(stylizer)
     options = StylizeOptions(
         transfer=transfer,
         segmenter=segmenter,
@@ -157,6 +158,14 @@ def choose_options(stylizer: Stylizer, webcam: bool) -> StylizeOptions:
         )
         return replace(options, max_side=WEBCAM_OPTIONS.max_side)
     return options
+
+
+def unavailable_note(stylizer: Stylizer) -> None:
+    """What this model store could not give (a store that holds part of the manifest), in one line."""
+    missing = stylizer.missing()
+    if missing:
+        names = ", ".join(model_label(a.role, a.name) if a.role in ("transfer", "segment", "face") else a.title for a, _ in missing)
+        st.caption(f"Not in this model store, so not offered: {names}. ({missing[0][1]})", help="The page offers every model the store holds; point STYLIZE_MODEL_STORE at a store with the others to have them too.")
 
 
 def choose_size(options: StylizeOptions, photo_size: tuple[int, int] | None, photo: str | None = None) -> StylizeOptions:

@@ -34,6 +34,7 @@ class Catalogue:
         self._derived: frozenset[str] | None = None  # keys of the derived variants the store holds, once probed
         self._styles: dict[str, Style] = {}
         self._vectors: StyleVectors | None = None
+        self._surveyed = False
         self._lock = threading.RLock()
 
     # --- what there is -------------------------------------------------------------------------
@@ -48,7 +49,14 @@ class Catalogue:
         with self._lock:
             self.unavailable.update({key: str(error) for key, error in missing.items()})
         self.derived_available(probe=True)
+        self._surveyed = True
         return paths
+
+    def survey(self, workers: int = 8) -> None:
+        """Learn what the store holds (``fetch``, once; after ``Stylizer.prepare`` it has been)."""
+        if not self._surveyed:
+            assets = self.manifest.required()
+            self.fetch(ProgressTotal(assets, lambda _: None), workers)
 
     def _check_essentials(self, missing: dict[str, MissingAsset]) -> None:
         predict = self.manifest.predict
@@ -75,18 +83,24 @@ class Catalogue:
         """The assets (of ``role``) the store could not give, with why."""
         return [(a, self.unavailable[a.key]) for a in self.manifest.assets if a.key in self.unavailable and role in (None, a.role)]
 
+    def holds(self, role: str, name: str) -> bool:
+        """Whether the store holds the asset (fetching it); one it lacks is recorded as unavailable."""
+        asset = self.manifest.get(role, name)
+        try:
+            self.store.fetch(asset)
+            return True
+        except MissingAsset as exc:
+            with self._lock:
+                self.unavailable[asset.key] = str(exc)
+            return False
+
     def first_held(self, role: str, preferred: str) -> str:
         """``preferred`` if the store holds it (fetching it), else the first of the role's assets
         it holds — what a caller who named none should get; a store without any: one sentence."""
         names = [preferred] + [a.name for a in self.manifest.by_role(role) if a.required and a.name != preferred]
         for name in names:
-            asset = self.manifest.get(role, name)
-            try:
-                self.store.fetch(asset)
+            if self.holds(role, name):
                 return name
-            except MissingAsset as exc:
-                with self._lock:
-                    self.unavailable[asset.key] = str(exc)
         raise StoreError(f"The {self.store.description} holds no {role} model of the manifest; point STYLIZE_MODEL_STORE at a store that has one.")
 
     def available(self, role: str, name: str) -> bool:

@@ -26,6 +26,7 @@ from .errors import InputError, StylizeError
 from .imaging import photo_pixels
 from .options import MASK_MODES, StylizeOptions
 from .pipeline import Stylizer
+from .plan import PHOTO_FACES
 from .publish import Publisher
 from .store import ProgressTotal
 from .styles import Style
@@ -157,7 +158,7 @@ def cmd_run(stylizer: Stylizer, args: argparse.Namespace) -> int:
         mix_with=_style_arg(args.mix_with),
         mix=args.mix,
         person_style=_style_arg(args.person_style),
-        keep_faces=not args.paint_faces,
+        keep_faces=not args.paint_faces and (args.mask == "full" or stylizer.catalogue.holds("face", PHOTO_FACES)),
     )
     if args.tile_side is not None:
         stylizer.tile_side = args.tile_side

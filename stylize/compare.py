@@ -33,6 +33,7 @@ import numpy as np
 
 from .engine import BF16, ENGINES, F32, PRECISION_TITLES, RUNTIME_TITLES
 from .imaging import photo_pixels, psnr
+from .manifest import Asset
 from .mask_quality import faces_kept
 from .memory import peak_rss_mb, reset_peak, rss_mb
 from .options import StylizeOptions
@@ -159,20 +160,13 @@ def compare_variants(
     interleaved, after one warm-up run each."""
     runs = max(1, int(runs))
     runtimes = tuple(runtimes or ENGINES)
-    stylizer.derived_available(probe=True)  # every variant the store has, derived ones included
+    stylizer.catalogue.survey(stylizer.fetch_workers)  # every variant the store has, derived ones included
     rgb = photo_pixels(content, options.max_side)
     style = stylizer.style(style) if isinstance(style, str) else style
     ref = reference_for(stylizer)
     reference_options = replace(options, transfer=ref["transfer"], segmenter=ref["segment"], runtime=ref["runtime"], precision=F32)
 
-    candidates = []
-    for runtime in runtimes:
-        base = replace(reference_options, runtime=runtime)  # float32: a segmenter's row changes nothing else
-        candidates += [
-            ("transfer", replace(base, transfer=a.name, precision=precision), a) for a in stylizer.assets("transfer") for precision in stylizer.precisions(runtime)
-        ]
-        if options.mask != "full":
-            candidates += [("segment", replace(base, segmenter=a.name), a) for a in stylizer.assets("segment")]
+    candidates = _candidates(stylizer, reference_options, runtimes, options.mask != "full")
     # the reference setting is itself a candidate (twice, with a mask): each distinct setting runs once per round
     settings = list(dict.fromkeys([reference_options] + [c[1] for c in candidates]))
     total = len(settings) * (runs + 1)
@@ -202,30 +196,44 @@ def compare_variants(
 
     reference = results[reference_options][-1].image
     masks = _mask_figures(stylizer, rgb, reference_options, [c[1] for c in candidates if c[0] == "segment"])
-    reports = []
-    for kind, setting, asset in candidates:
-        measured = results[setting]
-        reports.append(
-            VariantReport(
-                kind=kind,
-                name=asset.name,
-                title=asset.title,
-                precision=asset.precision,
-                runtime=setting.runtime,
-                file_bytes=asset.bytes,
-                runs=runs,
-                load_ms=stylizer.load_ms.get((setting.runtime, asset.key, setting.precision), load_ms[setting]),
-                median_ms=statistics.median(r.timings_ms[kind] for r in measured),
-                median_total_ms=statistics.median(r.total_ms for r in measured),
-                psnr_db=psnr(measured[-1].image, reference),
-                peak_rss_mb=peak[setting],
-                is_reference=setting == reference_options,
-                image=measured[-1].image,
-                **(masks.get(setting, {}) if kind == "segment" else {}),
-                inference_precision=setting.precision,
-            )
-        )
+    reports = [_report(stylizer, kind, setting, asset, results[setting], reference, setting == reference_options, load_ms[setting], peak[setting], masks) for kind, setting, asset in candidates]
     return Comparison(tuple(reports), reference_options, runs)
+
+
+def _candidates(stylizer: Stylizer, reference: StylizeOptions, runtimes: Sequence[str], masked: bool) -> list[tuple[str, StylizeOptions, Asset]]:
+    """(kind, setting, asset) of every variant to measure: each transfer model in each precision
+    of each runtime, and with a mask each segmenter, all else as the reference."""
+    candidates = []
+    for runtime in runtimes:
+        base = replace(reference, runtime=runtime)  # float32: a segmenter's row changes nothing else
+        candidates += [("transfer", replace(base, transfer=a.name, precision=precision), a) for a in stylizer.assets("transfer") for precision in stylizer.precisions(runtime)]
+        if masked:
+            candidates += [("segment", replace(base, segmenter=a.name), a) for a in stylizer.assets("segment")]
+    return candidates
+
+
+def _report(
+    stylizer: Stylizer, kind: str, setting: StylizeOptions, asset: Asset, measured: list[Result], reference: np.ndarray, is_reference: bool,
+    load_ms: float, peak: float | None, masks: dict[StylizeOptions, dict[str, float]],
+) -> VariantReport:
+    return VariantReport(
+        kind=kind,
+        name=asset.name,
+        title=asset.title,
+        precision=asset.precision,
+        runtime=setting.runtime,
+        file_bytes=asset.bytes,
+        runs=len(measured),
+        load_ms=stylizer.load_ms.get((setting.runtime, asset.key, setting.precision), load_ms),
+        median_ms=statistics.median(r.timings_ms[kind] for r in measured),
+        median_total_ms=statistics.median(r.total_ms for r in measured),
+        psnr_db=psnr(measured[-1].image, reference),
+        peak_rss_mb=peak,
+        is_reference=is_reference,
+        image=measured[-1].image,
+        **(masks.get(setting, {}) if kind == "segment" else {}),
+        inference_precision=setting.precision,
+    )
 
 
 def _mask_figures(stylizer: Stylizer, rgb: np.ndarray, reference: StylizeOptions, settings: list[StylizeOptions]) -> dict[StylizeOptions, dict[str, float]]:

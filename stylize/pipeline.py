@@ -13,35 +13,33 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from . import person
-from .admission import DEFAULT_BUDGET_MB, MB, MemoryGate, Waiting, paint_cost
+from .admission import DEFAULT_BUDGET_MB, MB, MemoryGate, Waiting
 from .catalogue import Catalogue
-from .colors import keep_colors
 from .config import Settings
 from .engine import BF16, F32, Engine, Model, make_engine
 from .engine.stages import StagePlan
 from .errors import InputError
 from .faces import Face, FaceDetector
-from .imaging import composite, photo_pixels
 from .manifest import Asset, Manifest, load_manifest
 from .options import StylizeOptions
 from .plan import PHOTO_FACES, VIDEO_FACES, Limits, PaintPlan, paint_size, plan
 from .pool import ModelPool
 from .preparation import BackgroundPreparation, Preparation
+from .request import Request
 from .result import Result
 from .segment import Segmenter
 from .store import ModelStore
 from .stream import VideoStream
 from .styles import Style, StyleVectors
-from .tiling import TileProgress, crop_shapes
+from .tiling import TileProgress
 from .transfer import TransferNet
 
 MODEL_ROLES = ("transfer", "segment", "face")  # the models prepare loads (the predict model comes with the style vectors)
@@ -81,7 +79,7 @@ class Stylizer:
         self.store = store
         self.pool = ModelPool(engine, store.fetch, make_engine)
         self.fetch_workers = fetch_workers
-        self._mask_workers = ThreadPoolExecutor(max_workers=MASK_WORKERS, thread_name_prefix="stylize-mask")
+        self.mask_workers = ThreadPoolExecutor(max_workers=MASK_WORKERS, thread_name_prefix="stylize-mask")
         self.catalogue = Catalogue(manifest, store, self.pool)
         self.ready = False
         self.background = BackgroundPreparation(self.prepare, self._preparation, RETRY_PREPARE_AFTER)
@@ -98,7 +96,7 @@ class Stylizer:
 
     def close(self) -> None:
         """Let the models go and stop the mask workers (a request after this is refused)."""
-        self._mask_workers.shutdown(wait=True)
+        self.mask_workers.shutdown(wait=True)
         self.pool.close()
 
     def __enter__(self) -> Stylizer:
@@ -222,15 +220,7 @@ class Stylizer:
         plan = self.plan(options, width, height)
         if plan.letterbox:
             return 0.0
-        net = self.transfer_net(options, plan.tiled)
-        if not plan.tiled:
-            return net.model.prepare_shape(net.input_shapes(plan.padded))
-        stages, models = net.stages
-        spent = 0.0
-        for stage, model, crops in zip(stages.stages, models, crop_shapes(stages, *plan.padded, self.tile_side), strict=True):
-            for crop in crops:
-                spent += model.prepare_shape({t.name: (1, *crop, t.shape[-1]) if t.name in stage.spatial else t.shape for t in model.inputs})
-        return spent
+        return self.transfer_net(options, plan.tiled).prepare(plan)
 
     def engine_for(self, name: str | None) -> Engine:
         """The engine called ``name`` (None: the default), made on first use."""
@@ -313,127 +303,13 @@ class Stylizer:
         """Paint ``content`` (file bytes or RGB pixels) in ``style`` (a gallery name or a Style).
         A picture painted in tiles calls ``progress(tiles done, tiles in all)`` after each; a
         painting that waits for memory (``gate``) calls ``waiting(paintings ahead)``."""
-        return self._run(content, style, options, None, progress, waiting)
+        return Request(self, content, style, options, None, progress, waiting).run()
 
     def stylize_for_video(self, frame: np.ndarray, style: str | Style, options: StylizeOptions, stream: VideoStream) -> Result:
         """Paint one frame of a live video: as ``stylize``, with the painting and the person mask
         steadied against the stream's earlier frames and its faces looked for in one frame of a
         few (``stream`` remembers them; one per stream)."""
-        return self._run(frame, style, options, stream)
-
-    def _run(
-        self, content: bytes | np.ndarray, style: str | Style, options: StylizeOptions | None, stream: VideoStream | None, progress: TileProgress | None = None, waiting: Waiting | None = None
-    ) -> Result:
-        options = options if options is not None else StylizeOptions()
-        if not isinstance(options, StylizeOptions):
-            raise InputError(f"The options are a {type(options).__name__}; pass a StylizeOptions.")
-        if not isinstance(style, str | Style):
-            raise InputError(f"The style is a {type(style).__name__}; pass a gallery name or a Style.")
-        # every name is checked before any work: an unknown one is refused even where it is unused
-        for role, name in (("transfer", options.transfer), ("segment", options.segmenter)):
-            self._check_available(role, name, needed=role == "transfer" or options.mask != "full")
-        style, mix_with, person_style = (self._style_of(s) for s in (style, options.mix_with, options.person_style))
-        timings: dict[str, float] = {}
-        started = time.perf_counter()
-        with _timed(timings, "decode"):
-            rgb = photo_pixels(content, options.max_side)
-        plan = self.plan(options, rgb.shape[1], rgb.shape[0], style, video=stream is not None)
-        with self._admitted(rgb, plan, options, stream, waiting, timings):
-            # the person is found on another thread while the picture is painted (both mostly run
-            # outside the GIL: NumPy, Pillow and the runtimes release it) — except for a picture
-            # painted in tiles, whose mask's full-size planes would add to the painting's memory
-            masking = self._mask_workers.submit(self._masks, rgb, options, person_style is not None, stream) if plan.mask_alongside else None
-            try:
-                with _timed(timings, "predict"):
-                    vector = self.blended_vector(rgb, style, options.strength, mix_with, options.mix)
-                    person_vector = None if person_style is None else self.blended_vector(rgb, person_style, options.strength)
-                net = self.transfer_net(options, plan.tiled)
-                with _timed(timings, "transfer"):
-                    painted = net.paint(rgb, vector, plan, progress)
-                if person_vector is not None:
-                    with _timed(timings, "transfer (person's style)"):
-                        person_painted = net.paint(rgb, person_vector, plan, progress)
-            except BaseException:
-                if masking is not None:
-                    wait([masking])  # no work of this request outlives it
-                raise
-            if masking is None and options.mask != "full":
-                masking = _done(self._masks(rgb, options, person_style is not None, stream))
-            keep, person_weight, faces, segment_ms = (None, None, [], None) if masking is None else masking.result()
-            if segment_ms is not None:
-                timings["segment"] = segment_ms
-            if options.keep_colors:
-                with _timed(timings, "colours"):
-                    painted = keep_colors(painted, rgb)
-                    if person_vector is not None:
-                        person_painted = keep_colors(person_painted, rgb)
-            if person_vector is not None:
-                with _timed(timings, "composite"):
-                    painted = composite(person_painted, painted, person_weight)
-            if stream is not None:
-                with _timed(timings, "steady"):
-                    painted, keep = stream.steadier.update(rgb, painted, keep)
-            with _timed(timings, "composite"):
-                image = painted if keep is None else composite(rgb, painted, keep)
-            return Result(
-                image,
-                rgb,
-                keep,
-                options,
-                self._title(style, mix_with, options.mix),
-                timings,
-                self.engine_for(options.runtime).name,
-                plan.paint,
-                None if person_style is None else person_style.title,
-                faces,
-                precision=self.precision_for(options),
-                tiles=plan.tiles,
-                elapsed_ms=(time.perf_counter() - started) * 1000.0,
-            )
-
-    @contextmanager
-    def _admitted(
-        self, rgb: np.ndarray, plan: PaintPlan, options: StylizeOptions, stream: VideoStream | None, waiting: Waiting | None, timings: dict[str, float]
-    ) -> Iterator[None]:
-        """Hold this painting's share of the memory budget while it runs. A live video's frames
-        are small and cannot wait: they are not queued."""
-        if stream is not None:
-            yield
-            return
-        cost = paint_cost(rgb.shape[0] * rgb.shape[1], plan.paint[0] * plan.paint[1], self.engine_for(options.runtime).name, plan.tiled)
-        started = time.perf_counter()
-        with self.gate.admitted(cost, waiting):
-            queued = (time.perf_counter() - started) * 1000.0
-            if queued >= 1.0:
-                timings["queued"] = queued
-            yield
-
-    def _masks(self, rgb: np.ndarray, options: StylizeOptions, person_styled: bool, stream: VideoStream | None) -> tuple[np.ndarray | None, np.ndarray | None, list[Face], float]:
-        """(keep, person_weight, faces, ms): how much of the photo each pixel keeps (or, with a
-        person's style, how much of the person's painting), with the feathered edge."""
-        started = time.perf_counter()
-        found, faces = self.person_mask(rgb, options, stream)
-        keep, person_weight = person.keep_weights(found, faces, options, person_styled)
-        return keep, person_weight, faces, (time.perf_counter() - started) * 1000.0
-
-    def _check_available(self, role: str, name: str, needed: bool) -> None:
-        """An unknown name is refused; a known one the store could not give, where it is needed."""
-        asset = self.manifest.get(role, name)
-        if needed and not self.catalogue.available(role, name):
-            have = ", ".join(a.name for a in self.assets(role)) or "none"
-            raise InputError(f"The {role} model {asset.name} is not in this store ({self.catalogue.unavailable.get(asset.key, 'not published')}); choose one of: {have}.")
-
-    def _style_of(self, style: str | Style | None) -> Style | None:
-        return self.style(style) if isinstance(style, str) else style
-
-    @staticmethod
-    def _title(style: Style, mix_with: Style | None, mix: float) -> str:
-        """What the result is painted in, as a person reads it."""
-        if mix_with is None or mix == 0.0:
-            return style.title
-        if mix == 1.0:
-            return mix_with.title
-        return f"{style.title} {round(100 * (1 - mix))} % + {mix_with.title} {round(100 * mix)} %"
+        return Request(self, frame, style, options, stream).run()
 
     def blended_vector(self, rgb: np.ndarray, style: Style, strength: float, mix_with: Style | None = None, mix: float = 0.0) -> np.ndarray:
         """The style's vector, mixed with a second style's by ``mix`` (0: the first alone, 1:
@@ -445,19 +321,3 @@ class Stylizer:
         if strength >= 1.0:
             return vector
         return strength * vector + (1.0 - strength) * self.vectors.predict(rgb)
-
-
-def _done(value) -> Future:
-    """``value`` as a finished future (a mask found after the painting rather than beside it)."""
-    future: Future = Future()
-    future.set_result(value)
-    return future
-
-
-@contextmanager
-def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[stage] = timings.get(stage, 0.0) + (time.perf_counter() - start) * 1000.0  # a stage run twice counts both

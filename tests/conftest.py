@@ -191,3 +191,19 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "shared" in getattr(item, "fixturenames", ()) or item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.models)
+
+
+PARTIAL_OMITS = ("fp16", "selfie", "face-short", "face-full", "boy", "man_in_suit", "yoga_balcony")
+
+
+@pytest.fixture(scope="session")
+def partial_store(shared, manifest, tmp_path_factory) -> Path:
+    """A folder store that holds only part of the manifest (links into ../shared): no float16
+    transfer model, no selfie segmenter, no face detector, no sample photo."""
+    folder = tmp_path_factory.mktemp("partial-store")
+    for asset in manifest.required():
+        if asset.name in PARTIAL_OMITS:
+            continue
+        (folder / asset.key).parent.mkdir(parents=True, exist_ok=True)
+        (folder / asset.key).symlink_to(shared / asset.key)
+    return folder

@@ -213,3 +213,22 @@ def test_creative_controls_shape_the_picture_and_the_caption(page_env, photo_byt
     at.selectbox(key="mix_with").set_value("No second artwork").run()
     assert "Mix: how much" not in [s.label for s in at.slider]
     assert "· Starry Night · whole picture ·" in result_caption(at)
+
+
+def test_a_partial_store_offers_what_it_has_and_names_the_rest(page_env, partial_store, monkeypatch, tmp_path, photo_bytes):
+    monkeypatch.setenv("STYLIZE_MODEL_STORE", str(partial_store))
+    monkeypatch.setenv("STYLIZE_CACHE_DIR", str(tmp_path))
+    at = open_page()
+    assert [o.split(" · ")[0] for o in at.radio(key="transfer").options] == ["int8", "dynamic-range int8"], "the float16 model is not in this store"
+    segmenters = at.selectbox(key="segmenter")
+    assert "MediaPipe selfie" not in segmenters.options and segmenters.value == "selfie-landscape", "the default is the first segmenter the store has"
+    assert at.toggle(key="keep_faces").disabled, "no face detector: faces cannot be looked for"
+    note = next(c.value for c in at.caption if c.value.startswith("Not in this model store"))
+    for name in ("float16", "MediaPipe selfie", "BlazeFace short range", "BlazeFace full range"):
+        assert name in note, note
+    assert any("no sample photos" in c.value for c in at.caption)
+    assert not at.get("download_button"), "no sample photo to paint until the visitor brings one"
+    at.file_uploader(key="photo").set_value(("boy.jpg", photo_bytes("boy.jpg"), "image/jpeg")).run()
+    assert not at.exception and not at.error
+    caption = result_caption(at)
+    assert caption.startswith("640×426 px") and "background only" in caption and "face" not in caption.split(" · ")[2], caption

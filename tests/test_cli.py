@@ -149,3 +149,21 @@ def test_creative_options_on_the_command_line(shared, tmp_path):
     assert "transfer (person's style) " in ran.stdout and "colours " in ran.stdout
     refused = run_cli("run", str(shared / "photos" / "boy.jpg"), "--style", "style1", "--person-style", "style5", "--mask", "full", "-o", str(out), env_extra=env, cache=cache)
     assert refused.returncode == 2 and "needs the person found" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_a_partial_store_runs_with_what_it_has_and_lists_the_rest(partial_store, shared, tmp_path):
+    store = {"STYLIZE_MODEL_STORE": str(partial_store)}
+    cache = tmp_path / "cache"
+    fetched = run_cli("fetch", env_extra=store, cache=cache)
+    assert fetched.returncode == 0, fetched.stderr
+    unavailable = [line for line in fetched.stdout.splitlines() if line.startswith("unavailable: ")]
+    assert len(unavailable) == 7 and "unavailable: transfer fp16 — models/magenta_arbitrary-image-stylization-v1-256_fp16_transfer_1.tflite is not in the folder" in fetched.stdout
+    out = tmp_path / "painted.png"
+    ran = run_cli("run", str(shared / "photos" / "boy.jpg"), "--style", "style19", "-o", str(out), env_extra=store, cache=cache)
+    assert ran.returncode == 0, ran.stderr
+    assert "mask background" in ran.stdout and Image.open(out).size == (640, 426)
+    refused = run_cli("run", str(shared / "photos" / "boy.jpg"), "--style", "style19", "--transfer", "fp16", "--mask", "full", "-o", str(out), env_extra=store, cache=cache)
+    assert refused.returncode == 2 and refused.stderr.startswith("error: ") and "fp16" in refused.stderr and "Traceback" not in refused.stderr
+    compared = run_cli("compare", str(shared / "photos" / "boy.jpg"), "--style", "style19", "--mask", "full", "--runs", "1", "--runtime", "openvino", env_extra=store, cache=cache)
+    assert compared.returncode == 0, compared.stderr
+    assert "PSNR against dynamic transfer" in compared.stdout and "fp16" not in compared.stdout.split("PSNR against")[1].splitlines()[1:]

@@ -68,7 +68,7 @@ class Engine(Protocol):
     def load(self, path: Path, threads: int | None = None, precision: str = F32, graph: str | None = None) -> Model:
         """The model in ``path``, run on ``threads`` threads (None: the engine's own number), its
         float arithmetic in ``precision`` (one of ``precisions()``); ``graph`` names a rewrite of
-        the file to run instead (``moments.REWRITES``: its normalisations' statistics as outputs
+        the file to run instead (``rewrites.rewrite``: its normalisations' statistics as outputs
         or as inputs), None the file as it is."""
         ...
 

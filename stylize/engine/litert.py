@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
-from . import moments
 from .base import F32, IntegerIO, Model, ShapeCache, Shapes, TensorInfo, feed_shapes, spatial_scale
 from .resize import TFLiteResizeSizes
+from .rewrites import rewrite
 
 # LiteRT's interpreters hold about 2 KB per input pixel for the transfer network (≈0.6 GB at
 # 640×428, 1.5 GB at 1024×768, measured), so only small builds — the file's own size and a
@@ -40,7 +40,7 @@ class LiteRTModel:
         except OSError as exc:
             raise ModelError(f"{self.path.name} could not be read ({exc.strerror or exc}); delete it from the cache so it is fetched again.") from exc
         if graph is not None:
-            data = moments.rewrite(data, graph, self.path.name)
+            data = rewrite(data, graph, self.path.name)
         try:
             native = self._interpreter(data, None)
             self._sizes = TFLiteResizeSizes(data)

@@ -24,10 +24,7 @@ from dataclasses import dataclass
 
 import flatbuffers
 
-from ..errors import ModelError
-
 OUTPUTS, INPUTS = "moments-out", "moments-in"
-REWRITES = (OUTPUTS, INPUTS)
 
 
 @dataclass(frozen=True)
@@ -75,21 +72,6 @@ def opened(data: bytes):
     graph.operators = [op for op in graph.operators if not set(op.outputs) & given]
     remove_unused(graph)
     return schema, model, graph, found
-
-
-def rewrite(data: bytes, kind: str, name: str = "the model") -> bytes:
-    """``data`` rewritten by ``kind`` (``OUTPUTS``, ``INPUTS`` or ``stages.STAGE`` + its index);
-    a ``ModelError`` naming the file (``name``) if it cannot be."""
-    from . import stages
-
-    if kind not in REWRITES and not kind.startswith(stages.STAGE):
-        raise ModelError(f"{kind!r} is not a rewrite of a network; use one of {', '.join(REWRITES)} or {stages.STAGE}N.")
-    try:
-        if kind.startswith(stages.STAGE):
-            return stages.stage_bytes(data, int(kind.removeprefix(stages.STAGE)))
-        return moments_as_outputs(data) if kind == OUTPUTS else moments_as_inputs(data)
-    except ValueError as exc:
-        raise ModelError(f"{name} cannot be painted in tiles ({exc}).") from exc
 
 
 def count(data: bytes) -> int:

@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
-from . import moments
 from .base import BF16, F32, IntegerIO, Model, ShapeCache, Shapes, TensorInfo, feed_shapes
 from .custom_ops import builtin_transpose_conv, has_custom_transpose_conv
 from .norms import fuse_instance_norms
 from .resize import interpolate_sizes_to_scales
+from .rewrites import rewrite
 
 REQUESTS_PER_MODEL = 2  # callers that may run one compiled model at once; others wait
 
@@ -66,7 +66,7 @@ class OpenVINOModel:
         except OSError as exc:
             raise ModelError(f"{self.path.name} could not be read ({exc.strerror or exc}); delete it from the cache so it is fetched again.") from exc
         if graph is not None:
-            data = moments.rewrite(data, graph, self.path.name)
+            data = rewrite(data, graph, self.path.name)
         try:
             self._model = _read_model(core, self.path, data, rewritten=graph is not None)
             interpolate_sizes_to_scales(self._model)

@@ -4,13 +4,14 @@ bounded (``deadline``), progress reported per asset and in total (``progress``),
 backoff (``model_store``)."""
 
 from .cache import STALE_PART_SECONDS, VerifiedCache, file_sha256, remove_stale_parts
-from .deadline import Deadline, TransientError
+from .deadline import DEFAULT_POLICY, Deadline, TransientError
 from .folder import FolderSource
 from .http import HttpSource
 from .model_store import ModelStore
 from .progress import Progress, ProgressCallback, ProgressTotal
 from .s3 import S3Source
-from .source import DEFAULT_POLICY, Source, source_from_spec
+from .source import Source
+from .spec import source_from_spec
 
 __all__ = [
     "DEFAULT_POLICY",

@@ -10,7 +10,10 @@ import time
 from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
+from ..config import FetchPolicy
+
 CHUNK = 1 << 16
+DEFAULT_POLICY = FetchPolicy()  # how long a fetch may wait, and how often it tries
 
 
 class TransientError(Exception):

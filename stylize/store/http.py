@@ -11,8 +11,7 @@ from typing import BinaryIO
 
 from ..config import FetchPolicy
 from ..errors import MissingAsset, StoreError
-from .deadline import CHUNK, Deadline, TransientError, copy_before, stream_failure
-from .source import DEFAULT_POLICY
+from .deadline import CHUNK, DEFAULT_POLICY, Deadline, TransientError, copy_before, stream_failure
 
 MISSING_CODES = (404, 410)  # the address holds no such file (403 too for a public bucket that hides its listing)
 

@@ -15,9 +15,10 @@ from ..config import FetchPolicy
 from ..errors import MissingAsset, StoreError
 from ..manifest import Asset
 from .cache import VerifiedCache
-from .deadline import Deadline, TransientError
+from .deadline import DEFAULT_POLICY, Deadline, TransientError
 from .progress import Progress, ProgressCallback
-from .source import DEFAULT_POLICY, Source, source_from_spec
+from .source import Source
+from .spec import source_from_spec
 
 
 class Skipped(StoreError):

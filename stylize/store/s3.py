@@ -8,8 +8,7 @@ from typing import BinaryIO
 
 from ..config import FetchPolicy
 from ..errors import MissingAsset, StoreError
-from .deadline import CHUNK, Deadline, TransientError, copy_before, stream_failure
-from .source import DEFAULT_POLICY
+from .deadline import CHUNK, DEFAULT_POLICY, Deadline, TransientError, copy_before, stream_failure
 
 DENIED = ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken")
 BUSY = ("SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable")
