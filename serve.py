@@ -92,7 +92,7 @@ class BootScreen:
         await self.app(scope, receive, collect)
 
 
-def prepare_now() -> tuple[Stylizer, Future] | None:
+def start_preparing() -> tuple[Stylizer, Future] | None:
     """The process's stylizer (the page's too), loading its models on a worker thread; a failure
     is logged, and the page (which shows visitors that the models are unavailable) tries again
     on a later visit."""
@@ -111,7 +111,7 @@ async def lifespan(_app):
     """The server accepts connections — and its health check passes, so the load balancer sends
     visitors — once the models are ready, or have failed (every wait of the store is bounded),
     or after STARTUP_WAIT_S at most."""
-    started = prepare_now()
+    started = start_preparing()
     if started is not None:
         await asyncio.to_thread(ready_for_visitors, *started)
     yield

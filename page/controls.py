@@ -168,16 +168,23 @@ def unavailable_note(stylizer: Stylizer) -> None:
         st.caption(f"Not in this model store, so not offered: {names}. ({missing[0][1]})", help="The page offers every model the store holds; point STYLIZE_MODEL_STORE at a store with the others to have them too.")
 
 
-def choose_size(options: StylizeOptions, photo_size: tuple[int, int] | None, photo: str | None = None) -> StylizeOptions:
-    """The result's size and the stroke size, each with what it costs. The visitor's size stays
-    chosen through every other change for the same ``photo`` (its id); a new photo starts at
-    ``DEFAULT_SIZE`` (or its own size, when it is smaller)."""
+def choose_size(stylizer: Stylizer, options: StylizeOptions, photo_size: tuple[int, int] | None, photo: str | None = None) -> StylizeOptions:
+    """The result's size and the stroke size, each with what it costs (from the library's plan of
+    that painting: whole or in tiles). The visitor's size stays chosen through every other change
+    for the same ``photo`` (its id); a new photo starts at ``DEFAULT_SIZE`` (or its own size, when
+    it is smaller)."""
     whole_rate = st.session_state.get("ms_per_megapixel", DEFAULT_MS_PER_MEGAPIXEL)
     tiled_rate = st.session_state.get("ms_per_megapixel_tiled", max(DEFAULT_MS_PER_MEGAPIXEL_TILED, 1.5 * whole_rate))
 
     def seconds(key: str) -> float:
-        size = output_size(*photo_size, SIZES[key])
-        return (tiled_rate if max(size) > MAX_PAINT_SIDE[options.runtime or "openvino"] else whole_rate) * math.prod(size) / 1e6 / 1000
+        sized = replace(options, max_side=SIZES[key])
+        if stylizer.ready:  # the plan reads the transfer network's file: not while the store is still being read
+            planned = stylizer.plan(sized, *photo_size)
+            tiled, size = planned.tiled, planned.result
+        else:
+            size = output_size(*photo_size, SIZES[key])
+            tiled = max(size) > MAX_PAINT_SIDE[options.runtime or "openvino"]
+        return (tiled_rate if tiled else whole_rate) * math.prod(size) / 1e6 / 1000
 
     def label(key: str) -> str:  # fixed for a photo: a widget whose options change starts afresh
         if photo_size is None:

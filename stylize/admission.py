@@ -18,13 +18,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 MB = 1 << 20
-# bytes of working memory per pixel painted whole, per runtime (OpenVINO ≈0.6 GB at 2048×1536;
-# LiteRT's interpreters ≈2 KB a pixel)
+# bytes of working memory per pixel painted whole, per runtime, as measured (README, limits); the
+# costs only need to be upper bounds for the budget to hold
 WHOLE_BYTES_PER_PIXEL = {"openvino": 200, "litert": 2048}
-TILED_BYTES_PER_PIXEL = 20  # a tiled painting's 8-bit activations between stages (48 MP: 0.9 GB over the models)
+TILED_BYTES_PER_PIXEL = 20  # a tiled painting's 8-bit activations between stages
 TILED_FIXED_BYTES = 300 * MB  # the stages' own working memory, whatever the picture's size
 PICTURE_BYTES_PER_PIXEL = 30  # the photo, the painting, the result, the masks (uint8 and float32 copies)
-DEFAULT_BUDGET_MB = 1536  # a page task has 4 GB; the models and the server hold about 0.5 GB of it
+DEFAULT_BUDGET_MB = 1536  # well inside a page task's memory (infra/service.yaml), beside the models and the server
 
 Waiting = Callable[[int], None]  # called with the number of paintings ahead, each time it changes
 

@@ -237,7 +237,7 @@ def run_bench(stylizer: Stylizer, runs: int = 20, frames: int = 60, say: Say = p
         f"CPU {report.cpu['model_name']}, {report.cpu['cores']} cores; OpenVINO capabilities {', '.join(report.cpu['openvino_capabilities'])}; "
         f"VNNI {'yes' if report.cpu['vnni'] else 'no'}; inference precisions offered {', '.join(report.cpu['precisions'])}"
     )
-    say(f"runtimes {', '.join(runtimes)}; {report.threads} threads; default engine {report.default_runtime}, transfer {StylizeOptions.transfer} in {stylizer.precision_for(StylizeOptions())}; RSS after prepare {rss_mb():.0f} MB")
+    say(f"runtimes {', '.join(runtimes)}; {report.threads} threads; default runtime {report.default_runtime}, transfer {StylizeOptions.transfer} in {stylizer.precision_for(StylizeOptions())}; RSS after prepare {rss_mb():.0f} MB")
     photo = decode_image(stylizer.store.fetch(stylizer.manifest.get("photo", "boy")).read_bytes())
     bench_end_to_end(stylizer, report, photo, frames, say, flicker_frames)  # first, while only the default engine is loaded
     report.models = bench_models(stylizer, runtimes, runs, say, report.profiles if profile else None)

@@ -6,14 +6,15 @@
 | STYLIZE_CACHE_DIR | where fetched assets and style vectors are kept | the user's cache dir |
 | STYLIZE_MANIFEST | the manifest file | ``models/manifest.toml`` in the project |
 | STYLIZE_THREADS | threads per model interpreter | 2 |
-| STYLIZE_ENGINE | inference backend: ``openvino`` or ``litert`` | ``openvino`` |
+| STYLIZE_ENGINE | the inference runtime: ``openvino`` or ``litert`` | ``openvino`` |
 | STYLIZE_FETCH_WORKERS | assets downloaded at once | 8 |
 | STYLIZE_CONNECT_TIMEOUT | seconds to open a connection to the store | 5 |
 | STYLIZE_READ_TIMEOUT | seconds the store may stay silent before a try fails | 10 |
 | STYLIZE_FETCH_DEADLINE | seconds for all tries of one asset together | 25 |
-| STYLIZE_TILE_SIDE | the side of the tiles a painting larger than the engine paints whole is made in; ``0`` never tiles (such a painting is made at the engine's limit and scaled up) | 512 |
+| STYLIZE_TILE_SIDE | the side of the tiles a painting larger than the runtime paints whole is made in; ``0`` never tiles (such a painting is made at the runtime's limit and scaled up) | 512 |
 | STYLIZE_MEMORY_BUDGET_MB | the working memory paintings at the same moment may hold; later ones wait their turn | 1536 |
 | STYLIZE_ICE_SERVERS | comma-separated STUN/TURN URLs for the webcam's WebRTC; empty for none (localhost) | Google's public STUN |
+| STYLIZE_DEBUG | (CLI) set to print an error's whole chain of causes after its sentence | unset |
 
 The S3 backend also honours boto3's own configuration (credentials chain, ``AWS_REGION``,
 ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``).

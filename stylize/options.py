@@ -14,7 +14,7 @@ from .styles import Style
 
 # The default transfer model is the fastest faithful one on this CPU: int8 where the CPU has an int8
 # dot-product instruction (VNNI); elsewhere OpenVINO computes int8 exactly only in f32
-# (engine/openvino.py), slower than the float16 model it then trails by 60 dB (README: the runtimes).
+# (engine/openvino.py), slower than the float16 model and less faithful (README: the runtimes).
 DEFAULT_TRANSFER = "int8" if cpu_has_vnni() else "fp16"
 
 

@@ -30,7 +30,7 @@ from .errors import InputError
 from .faces import Face, FaceDetector
 from .manifest import Asset, Manifest, load_manifest
 from .options import StylizeOptions
-from .plan import PHOTO_FACES, VIDEO_FACES, Limits, PaintPlan, paint_size, plan
+from .plan import PHOTO_FACES, VIDEO_FACES, Limits, PaintPlan, plan
 from .pool import ModelPool
 from .preparation import BackgroundPreparation, Preparation
 from .request import Request
@@ -43,7 +43,7 @@ from .tiling import TileProgress
 from .transfer import TransferNet
 
 MODEL_ROLES = ("transfer", "segment", "face")  # the models prepare loads (the predict model comes with the style vectors)
-MAX_PAINT_SIDE = {"openvino": 2048, "litert": 768}  # painted whole: LiteRT needs ~1.5 GB at 1024×768, OpenVINO ~0.6 GB at 2048×1536
+MAX_PAINT_SIDE = {"openvino": 2048, "litert": 768}  # painted whole up to this; beyond, a runtime's memory for one painting would outgrow a tile's (README: tiles)
 TILE_SIDE = 512  # larger paintings are made in tiles this many pixels a side, chosen by memory (README: tiles)
 MASK_WORKERS = 4  # requests whose person is being found at once; more wait their turn
 RETRY_PREPARE_AFTER = 20.0  # seconds: a failed preparation is not started again sooner
@@ -136,9 +136,6 @@ class Stylizer:
         """The role's assets this store gives (the required ones it holds, the derived ones it has)."""
         return self.catalogue.assets(role)
 
-    def derived_available(self, probe: bool = False) -> frozenset[str]:
-        return self.catalogue.derived_available(probe)
-
     def missing(self, role: str | None = None) -> list[tuple[Asset, str]]:
         """The assets (of ``role``) this store could not give, with why (one sentence each)."""
         return self.catalogue.missing(role)
@@ -154,9 +151,6 @@ class Stylizer:
     def style(self, name: str) -> Style:
         """A gallery style by its name (``style19``) or title (``Starry Night``)."""
         return self.catalogue.style(name)
-
-    def adopt_published_vectors(self) -> int:
-        return self.catalogue.adopt_published_vectors()
 
     def defaults(self, options: StylizeOptions | None = None) -> StylizeOptions:
         """``options`` (default: ``StylizeOptions()``) with what this store cannot give replaced:
@@ -185,7 +179,7 @@ class Stylizer:
                 for asset in self.assets(role):
                     self.model(asset, None, self.precision_for(self.defaults()) if role == "transfer" else F32)  # as a request will
                     progress.step("models")
-            self.adopt_published_vectors()
+            self.catalogue.adopt_published_vectors()
             for asset in self.gallery:
                 self.vectors.vector(self.style(asset.name))
                 progress.step("styles")
@@ -220,7 +214,7 @@ class Stylizer:
         plan = self.plan(options, width, height)
         if plan.letterbox:
             return 0.0
-        return self.transfer_net(options, plan.tiled).prepare(plan)
+        return self.transfer_net(options, plan.tiled).build_for(plan)
 
     def engine_for(self, name: str | None) -> Engine:
         """The engine called ``name`` (None: the default), made on first use."""
@@ -252,14 +246,6 @@ class Stylizer:
         """What painting a ``width``×``height`` photo as ``options`` ask will do (``plan.plan``)."""
         asset = self.manifest.get("transfer", options.transfer)
         return plan(options, width, height, self.limits(options), style, asset.size, video)
-
-    def paint_size(self, width: int, height: int, options: StylizeOptions) -> tuple[int, int]:
-        """(width, height) the transfer network paints a ``width``×``height`` result at."""
-        return paint_size(width, height, options, self.limits(options))[0]
-
-    def tiled(self, paint_w: int, paint_h: int, options: StylizeOptions) -> bool:
-        """Whether a painting of ``paint_w``×``paint_h`` is made in tiles."""
-        return paint_size(paint_w, paint_h, replace(options, paint_side=None), self.limits(options))[1]
 
     def stage_models(self, asset: Asset, engine: str | None = None, precision: str = F32) -> tuple[StagePlan, list[Model]] | None:
         """The transfer network cut into stages for tiled painting, each stage's model loaded

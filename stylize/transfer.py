@@ -39,18 +39,18 @@ class TransferNet:
         """Every input's shape for a picture fed at ``padded`` (width, height)."""
         return {t.name: (1, padded[1], padded[0], 3) if t.name == self.image_input else t.shape for t in self.model.inputs}
 
-    def prepare(self, plan: PaintPlan) -> float:
+    def build_for(self, plan: PaintPlan) -> float:
         """Build the network for what ``plan`` will feed it (each stage's crops, for a tiled
         plan), so the first painting waits for no compile; returns the ms spent."""
         if not plan.tiled:
-            return self.model.prepare_shape(self.input_shapes(plan.padded))
+            return self.model.build_for_shapes(self.input_shapes(plan.padded))
         if self.stages is None:
             raise ModelError(f"{self.asset.title} cannot be painted in tiles; paint it whole.")
         stages, models = self.stages
         spent = 0.0
         for stage, model, crops in zip(stages.stages, models, crop_shapes(stages, *plan.padded, self.tile_side), strict=True):
             for crop in crops:
-                spent += model.prepare_shape({t.name: (1, *crop, t.shape[-1]) if t.name in stage.spatial else t.shape for t in model.inputs})
+                spent += model.build_for_shapes({t.name: (1, *crop, t.shape[-1]) if t.name in stage.spatial else t.shape for t in model.inputs})
         return spent
 
     def paint(self, rgb: np.ndarray, vector: np.ndarray, plan: PaintPlan, progress: TileProgress | None = None) -> np.ndarray:

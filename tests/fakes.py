@@ -65,7 +65,7 @@ class FakeModel:
             image = np.asarray(feeds["image"], np.float32)
             return [(image.mean(axis=-1, keepdims=True) > 0.5).astype(np.float32)]
 
-    def prepare_shape(self, shapes: Mapping[str, tuple[int, ...]]) -> float:
+    def build_for_shapes(self, shapes: Mapping[str, tuple[int, ...]]) -> float:
         key = tuple(sorted(shapes.items()))
         if key in self.shapes_built:
             return 0.0

@@ -106,7 +106,7 @@ def test_comparison_grows_and_uses_float32_as_reference(converted, photo_bytes, 
     target, _ = converted
     stylizer = Stylizer.from_settings(Settings(model_store=str(target), cache_dir=tmp_path))
     assert [a.name for a in stylizer.assets("transfer")] == ["int8", "fp16", "dynamic"], "the store is not asked before it is probed"
-    stylizer.derived_available(probe=True)
+    stylizer.catalogue.derived_available(probe=True)
     assert [a.name for a in stylizer.assets("transfer")] == ["int8", "fp16", "dynamic", *DERIVED]
     comparison = compare_variants(stylizer, photo_bytes("boy.jpg"), "style19", StylizeOptions(mask="full"), runs=1, runtimes=["openvino", "litert"])
     by = {(r.name, r.runtime): r for r in comparison.reports}

@@ -178,11 +178,14 @@ def test_paint_size_is_capped_per_engine_without_tiles_and_not_with_them(stylize
     set at run time, cannot be cut into stages, so it stays capped."""
     for engine, cap in MAX_PAINT_SIDE.items():
         options = StylizeOptions(max_side=None, runtime=engine)
-        assert stylizer.paint_size(cap, cap * 3 // 4, options) == (cap, cap * 3 // 4) and not stylizer.tiled(cap, cap * 3 // 4, options)
-        assert stylizer.paint_size(4000, 3000, options) == (4000, 3000) and stylizer.tiled(4000, 3000, options)
-        assert stylizer.paint_size(4000, 3000, StylizeOptions(max_side=None, runtime=engine, transfer="dynamic")) == (cap, cap * 3 // 4)
+        whole = stylizer.plan(options, cap, cap * 3 // 4)
+        assert whole.paint == (cap, cap * 3 // 4) and not whole.tiled
+        tiled = stylizer.plan(options, 4000, 3000)
+        assert tiled.paint == (4000, 3000) and tiled.tiled and tiled.tiles > 1
+        assert stylizer.plan(StylizeOptions(max_side=None, runtime=engine, transfer="dynamic"), 4000, 3000).paint == (cap, cap * 3 // 4)
         monkeypatch.setattr(stylizer, "tile_side", 0)
-        assert stylizer.paint_size(4000, 3000, options) == (cap, cap * 3 // 4) and not stylizer.tiled(4000, 3000, options)
+        off = stylizer.plan(options, 4000, 3000)
+        assert off.paint == (cap, cap * 3 // 4) and not off.tiled
         monkeypatch.undo()
 
 

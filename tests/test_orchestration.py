@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +24,7 @@ from stylize.imaging import decode_image
 from stylize.plan import PHOTO_FACES, Limits, plan
 from stylize.pool import ModelPool
 from stylize.store import FolderSource, HttpSource, ModelStore, ProgressTotal
+from tests.conftest import ROOT
 from tests.fakes import FakeEngine, fake_store
 
 ONE_STAGE = StagePlan("image", "vector", "out", (Stage(0, ("image",), ("vector",), ("out",), Fraction(1), Fraction(1), None, 3),))
@@ -210,3 +214,13 @@ def test_progress_total_forgets_a_missing_file(tmp_path):
     total = ProgressTotal(assets, lambda _: None)
     total.missing(assets[0])
     assert total.files == len(assets) - 1 and total.total_bytes == sum(a.bytes for a in assets[1:])
+
+
+def test_the_cli_says_one_sentence_and_with_stylize_debug_the_causes(tmp_path):
+    env = {**os.environ, "STYLIZE_MODEL_STORE": str(tmp_path / "empty"), "STYLIZE_CACHE_DIR": str(tmp_path / "cache")}
+    (tmp_path / "empty").mkdir()
+    plain = subprocess.run([sys.executable, "-m", "stylize", "fetch"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert plain.returncode == 2 and plain.stderr.startswith("error: ") and len(plain.stderr.strip().splitlines()) == 1, plain.stderr
+    debug = subprocess.run([sys.executable, "-m", "stylize", "fetch"], cwd=ROOT, env={**env, "STYLIZE_DEBUG": "1"}, capture_output=True, text=True, timeout=120)
+    assert debug.returncode == 2 and debug.stderr.startswith(plain.stderr.strip().splitlines()[0])
+    assert "FileNotFoundError" in debug.stderr and "direct cause" in debug.stderr, "the operator sees the chain of causes"

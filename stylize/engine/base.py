@@ -48,7 +48,7 @@ class Model(Protocol):
         (a quantized output's integers). An input already in its quantized type is taken as is."""
         ...
 
-    def prepare_shape(self, shapes: Mapping[str, tuple[int, ...]]) -> float:
+    def build_for_shapes(self, shapes: Mapping[str, tuple[int, ...]]) -> float:
         """Build the model for these input shapes now (not at the first run); returns the
         milliseconds it took (0 when it was already built)."""
         ...

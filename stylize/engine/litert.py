@@ -14,9 +14,9 @@ from .base import F32, IntegerIO, Model, ShapeCache, Shapes, TensorInfo, feed_sh
 from .resize import TFLiteResizeSizes
 from .rewrites import rewrite
 
-# LiteRT's interpreters hold about 2 KB per input pixel for the transfer network (≈0.6 GB at
-# 640×428, 1.5 GB at 1024×768, measured), so only small builds — the file's own size and a
-# webcam frame — are kept; a photo's build serves its request and is freed.
+# LiteRT's interpreters hold their activations per input pixel for the transfer network (a
+# photo's build is most of a gigabyte: README, limits), so only small builds — the file's own
+# size and a webcam frame — are kept; a photo's build serves its request and is freed.
 PIXELS_KEPT = 400_000
 
 
@@ -72,7 +72,7 @@ class LiteRTModel:
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"{self.path.name} cannot run at input shapes {shapes} ({exc}); use sizes that are multiples of 4.") from exc
 
-    def prepare_shape(self, shapes: Mapping[str, tuple[int, ...]]) -> float:
+    def build_for_shapes(self, shapes: Mapping[str, tuple[int, ...]]) -> float:
         return self._shapes.get(feed_shapes(self.inputs, shapes))[1]
 
     def release(self) -> None:

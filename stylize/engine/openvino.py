@@ -92,7 +92,7 @@ class OpenVINOModel:
         except RuntimeError as exc:
             raise ModelError(f"{self.path.name} could not be compiled by OpenVINO ({_first_line(exc)}).") from exc
 
-    def prepare_shape(self, shapes: Mapping[str, tuple[int, ...]]) -> float:
+    def build_for_shapes(self, shapes: Mapping[str, tuple[int, ...]]) -> float:
         return self._shapes.get(feed_shapes(self.inputs, shapes))[1]
 
     def release(self) -> None:
@@ -142,10 +142,9 @@ class OpenVINOEngine:
         config = {"INFERENCE_NUM_THREADS": self.threads, "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
         if not cpu_has_vnni():
             # Without VNNI, OpenVINO's int8 convolutions multiply u8 × s8 pairs into saturating
-            # 16-bit sums (vpmaddubsw): measured on an AVX2 EPYC, the shipped int8 transfer model
-            # lost 4.5 dB against LiteRT's int8 (21.5 vs 26.0 dB from float) and was no faster
-            # than the float16 one. With the low-precision transformations off, OpenVINO computes
-            # the file's quantization exactly, in f32 (26.6 dB), about a quarter slower.
+            # 16-bit sums (vpmaddubsw), which loses the file's own accuracy for no speed; with the
+            # low-precision transformations off it computes the file's quantization exactly, in
+            # f32 (the figures: README, the runtimes).
             config["LP_TRANSFORMS_MODE"] = False
         if self.cache_dir is not None:
             config["CACHE_DIR"] = str(Path(self.cache_dir) / "openvino")
