@@ -23,6 +23,7 @@ from page.compare import show_comparison  # noqa: E402
 from page.controls import choose_options, choose_size, choose_style, photo_input  # noqa: E402
 from page.photo import PICTURES_CSS, ResultView, paint, painted_already, photo_id, result_key  # noqa: E402
 from page.session import for_visitor, log, models_unavailable, moved_here, preparing, shared_stylizer, upload_key  # noqa: E402
+from page.state import state  # noqa: E402
 from page.webcam import webcam_page  # noqa: E402
 from stylize import StylizeError  # noqa: E402
 from stylize.imaging import image_size  # noqa: E402
@@ -37,8 +38,8 @@ def main() -> None:
         st.error("The page is not configured correctly; the server's log says what to fix.")
         st.stop()
     if moved_here():
-        st.session_state["upload_round"] = 1
-    if st.session_state.get("upload_round") and st.session_state.get(upload_key("photo")) is None:  # until they upload again
+        state().upload_round = 1
+    if state().upload_round and st.session_state.get(upload_key("photo")) is None:  # until they upload again
         st.info("This page lost its place on the server (the server was replaced, or the page was away for over two minutes), so your photo and choices were reset — please upload your photo again.", icon=":material/sync:")
     if models_unavailable(stylizer):
         st.stop()

@@ -12,6 +12,7 @@ from stylize.compare import Comparison, compare_variants, reference_for
 from stylize.engine import RUNTIME_TITLES
 
 from .labels import FORMAT_TITLES, model_label, runtime_key, runtime_title
+from .state import state
 
 
 def comparison_table(comparison: Comparison) -> pd.DataFrame:
@@ -84,9 +85,11 @@ def latency_chart(table: pd.DataFrame, kind: str, title: str) -> alt.Chart:
     )
 
 
+@st.fragment
 def show_comparison(stylizer: Stylizer, result: Result, style: str | Style, key: tuple) -> None:
     """The comparison section for the result on screen (``key`` identifies it: ``photo.result_key``).
-    A comparison measured for another photo, style or option is not shown under this one."""
+    A comparison measured for another photo, style or option is not shown under this one. A
+    fragment: its own button and number of runs rerun this section alone, not the page."""
     st.subheader("Compare model variants")
     reference = reference_for(stylizer)
     st.write(
@@ -102,13 +105,13 @@ def show_comparison(stylizer: Stylizer, result: Result, style: str | Style, key:
         def progress(done: int, total: int, what: str) -> None:
             bar.progress(done / total, text=f"Measuring {what} — run {done} of {total}")
 
-        st.session_state["comparison"] = (key, compare_variants(stylizer, result.original, style, result.options, runs=int(runs), progress=progress))
+        state().comparison = (key, compare_variants(stylizer, result.original, style, result.options, runs=int(runs), progress=progress))
         bar.empty()
-    measured: tuple[tuple, Comparison] | None = st.session_state.get("comparison")
+    measured = state().comparison
     if measured is None:
         return
     if measured[0] != key:
-        del st.session_state["comparison"]
+        state().comparison = None
         st.caption("The last comparison was measured for another photo, style or choice, so it is gone; press **Compare variants** to measure this one.")
         return
     comparison = measured[1]

@@ -16,6 +16,7 @@ from stylize.webcam import WEBCAM_OPTIONS
 
 from .labels import IMAGE_TYPES, MASK_LABELS, model_label, runtime_choices, runtime_key, runtime_title
 from .session import for_visitor, upload_key
+from .state import state
 
 DEFAULT_SIZE = "1024"  # where a new photo starts
 SIZES = {"1024": 1024, "512": 512, "full": None}  # the result's long side
@@ -173,8 +174,9 @@ def choose_size(stylizer: Stylizer, options: StylizeOptions, photo_size: tuple[i
     that painting: whole or in tiles). The visitor's size stays chosen through every other change
     for the same ``photo`` (its id); a new photo starts at ``DEFAULT_SIZE`` (or its own size, when
     it is smaller)."""
-    whole_rate = st.session_state.get("ms_per_megapixel", DEFAULT_MS_PER_MEGAPIXEL)
-    tiled_rate = st.session_state.get("ms_per_megapixel_tiled", max(DEFAULT_MS_PER_MEGAPIXEL_TILED, 1.5 * whole_rate))
+    page = state()
+    whole_rate = page.ms_per_megapixel or DEFAULT_MS_PER_MEGAPIXEL
+    tiled_rate = page.ms_per_megapixel_tiled or max(DEFAULT_MS_PER_MEGAPIXEL_TILED, 1.5 * whole_rate)
 
     def seconds(key: str) -> float:
         sized = replace(options, max_side=SIZES[key])
@@ -198,12 +200,12 @@ def choose_size(stylizer: Stylizer, options: StylizeOptions, photo_size: tuple[i
         for key in reversed(choices):
             distinct.setdefault(output_size(*photo_size, SIZES[key]), key)
         choices = [k for k in choices if k in distinct.values()]
-    chosen = st.session_state.get("size_choice") if st.session_state.get("size_photo") == photo else None
+    chosen = page.size_choice if page.size_photo == photo else None
     if chosen not in choices:
         chosen = DEFAULT_SIZE if DEFAULT_SIZE in choices else "full"
     # one widget per photo: its choice survives every other change; a new photo starts at the default
     size = st.radio("Result size", choices, index=choices.index(chosen), format_func=label, horizontal=False, key=f"size-{(photo or 'none')[:16]}")
-    st.session_state["size_photo"], st.session_state["size_choice"] = photo, size
+    page.size_photo, page.size_choice = photo, size
     if photo_size is not None and len(choices) > 1:
         st.caption(" · ".join(f"{label(k).removeprefix('Full size ')} ≈{seconds(k):.1f} s" for k in choices))
     strokes = st.radio(

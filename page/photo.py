@@ -12,6 +12,7 @@ from stylize import Result, Style, StylizeOptions, Stylizer
 from stylize.imaging import fit_within
 
 from .labels import MASK_LABELS, model_label, runtime_key, runtime_title
+from .state import state
 
 
 def photo_id(photo: bytes) -> str:
@@ -26,7 +27,7 @@ def result_key(photo: str, style: str | Style, options: StylizeOptions) -> tuple
 
 
 def painted_already(key: tuple) -> bool:
-    cached = st.session_state.get("painted")
+    cached = state().painted
     return bool(cached) and cached[0] == key
 
 
@@ -34,14 +35,18 @@ def paint(stylizer: Stylizer, photo: bytes, style: str | Style, options: Stylize
     """The result for this photo, style and options (``key``: their ``result_key``); kept per
     visitor so reruns don't repaint. A picture painted in tiles shows its progress in ``view``,
     and one waiting for the server's memory its place in the queue."""
-    cached = st.session_state.get("painted")
+    page = state()
+    cached = page.painted
     if cached and cached[0] == key:
         return cached[1]
     result = stylizer.stylize(photo, style, options, progress=None if view is None else view.tile_painted, waiting=None if view is None else view.queued)
-    rate = "ms_per_megapixel_tiled" if result.tiles else "ms_per_megapixel"  # tiles cost more a pixel than a whole painting
-    st.session_state[rate] = result.total_ms / max(0.05, result.image.shape[0] * result.image.shape[1] / 1e6)
+    rate = result.total_ms / max(0.05, result.image.shape[0] * result.image.shape[1] / 1e6)
+    if result.tiles:  # tiles cost more a pixel than a whole painting
+        page.ms_per_megapixel_tiled = rate
+    else:
+        page.ms_per_megapixel = rate
     result = dataclasses.replace(result, keep_weight=None)  # kept for the session: the page never reads the mask (160 MB at 40 MP)
-    st.session_state["painted"] = (key, result)
+    page.painted = (key, result)
     return result
 
 

@@ -10,6 +10,8 @@ import streamlit as st
 from stylize import InputError, Settings, StylizeError, Stylizer
 from stylize.preparation import Preparation
 
+from .state import state
+
 log = logging.getLogger("stylize.page")
 
 
@@ -64,9 +66,10 @@ def moved_here() -> bool:
     has none, and a reconnect to the same process within that time resumes the old session (with
     this mark set).
     """
-    if st.session_state.get("session_mark"):
+    page = state()
+    if page.seen:
         return False
-    st.session_state["session_mark"] = True
+    page.seen = True
     protocols = [p.strip() for p in st.context.headers.get("Sec-Websocket-Protocol", "").split(",")]
     return len(protocols) >= 3 and bool(protocols[2])
 
@@ -74,5 +77,5 @@ def moved_here() -> bool:
 def upload_key(name: str) -> str:
     """Uploaded files live in the process that received them: a visitor moved to another process
     gets fresh uploaders, not ones naming files this process never had."""
-    round_ = st.session_state.get("upload_round", 0)
+    round_ = state().upload_round
     return name if round_ == 0 else f"{name}-{round_}"

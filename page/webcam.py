@@ -13,14 +13,16 @@ from stylize.steady import DEFAULT_STEADINESS
 from stylize.webcam import LiveStylizer
 
 from .session import for_visitor, ice_servers
+from .state import state
 
 
 def webcam_page(stylizer: Stylizer, style: str | Style, options: StylizeOptions) -> None:
     beside = st.toggle("Show the original beside the painting", value=True, key="beside")
     steadiness = st.session_state.get("steadiness", DEFAULT_STEADINESS)  # chosen with the other controls
-    live: LiveStylizer | None = st.session_state.get("live")
+    page = state()
+    live = page.live
     if live is None:
-        live = st.session_state["live"] = LiveStylizer(stylizer, style, options, beside=beside, steadiness=steadiness)
+        live = page.live = LiveStylizer(stylizer, style, options, beside=beside, steadiness=steadiness)
     live.configure(style, options, beside=beside, steadiness=steadiness)
     st.caption("Press **Start** and allow the camera. Each frame is painted at 384 px; while one is being painted, newer frames replace the waiting one, so the picture stays live.")
     context = webrtc_streamer(
