@@ -85,6 +85,14 @@ def latency_chart(table: pd.DataFrame, kind: str, title: str) -> alt.Chart:
     )
 
 
+def reference_words(stylizer: Stylizer, reference: dict[str, str]) -> str:
+    """How the reference is named: the float one, or — in a store without a float model — the
+    most faithful model the store has."""
+    if stylizer.manifest.get("transfer", reference["transfer"]).precision in ("fp16", "fp32"):
+        return "float reference"
+    return "most faithful model this store has"
+
+
 @st.fragment
 def show_comparison(stylizer: Stylizer, result: Result, style: str | Style, key: tuple) -> None:
     """The comparison section for the result on screen (``key`` identifies it: ``photo.result_key``).
@@ -94,7 +102,7 @@ def show_comparison(stylizer: Stylizer, result: Result, style: str | Style, key:
     reference = reference_for(stylizer)
     st.write(
         f"Runs every transfer variant{' and every segmentation model' if result.options.mask != 'full' else ''} on both runtimes "
-        f"({' and '.join(RUNTIME_TITLES.values())}; each transfer variant in every arithmetic the runtime offers on this CPU) on this photo and style, here and now, interleaved. A transfer variant's fidelity is PSNR against the float reference "
+        f"({' and '.join(RUNTIME_TITLES.values())}; each transfer variant in every arithmetic the runtime offers on this CPU) on this photo and style, here and now, interleaved. A transfer variant's fidelity is PSNR against the {reference_words(stylizer, reference)} "
         f"({model_label('transfer', reference['transfer'])} transfer and {model_label('segment', reference['segment'])} on {RUNTIME_TITLES[reference['runtime']]}); higher is closer."
     )
     runs_col, button_col = st.columns([1, 3], vertical_alignment="bottom")

@@ -166,7 +166,7 @@ def unavailable_note(stylizer: Stylizer) -> None:
     missing = stylizer.missing()
     if missing:
         names = ", ".join(model_label(a.role, a.name) if a.role in ("transfer", "segment", "face") else a.title for a, _ in missing)
-        st.caption(f"Not in this model store, so not offered: {names}. ({missing[0][1]})", help="The page offers every model the store holds; point STYLIZE_MODEL_STORE at a store with the others to have them too.")
+        st.caption(f"Not in this model store, so not offered: {names}.", help="The page offers every model and photo the model store holds; the server's log says which files it lacked.")
 
 
 def choose_size(stylizer: Stylizer, options: StylizeOptions, photo_size: tuple[int, int] | None, photo: str | None = None) -> StylizeOptions:

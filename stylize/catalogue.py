@@ -10,6 +10,7 @@ model, one transfer model and one gallery style; without them preparation fails 
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from .styles import Style, StyleVectors, decode_vectors, vectors_key
 # them in float), and so the vectors cached on disk and published beside the models are the same
 # for every runtime.
 PREDICT_RUNTIME = "litert"
+log = logging.getLogger(__name__)
 
 
 class Catalogue:
@@ -47,7 +49,10 @@ class Catalogue:
             progress.missing(self._asset(key))
         self._check_essentials(missing)
         with self._lock:
-            self.unavailable.update({key: str(error) for key, error in missing.items()})
+            for key, error in missing.items():
+                if key not in self.unavailable:
+                    log.warning("Not in the model store, so not offered: %s", error)  # the operator's: paths and keys
+                self.unavailable[key] = str(error)
         self.derived_available(probe=True)
         self._surveyed = True
         return paths
@@ -91,6 +96,8 @@ class Catalogue:
             return True
         except MissingAsset as exc:
             with self._lock:
+                if asset.key not in self.unavailable:
+                    log.warning("Not in the model store, so not offered: %s", exc)
                 self.unavailable[asset.key] = str(exc)
             return False
 

@@ -226,6 +226,7 @@ def test_a_partial_store_offers_what_it_has_and_names_the_rest(page_env, partial
     note = next(c.value for c in at.caption if c.value.startswith("Not in this model store"))
     for name in ("float16", "MediaPipe selfie", "BlazeFace short range", "BlazeFace full range"):
         assert name in note, note
+    assert str(partial_store) not in note and ".tflite" not in note, "the paths are the operator's (the log's), not the visitor's"
     assert any("no sample photos" in c.value for c in at.caption)
     assert not at.get("download_button"), "no sample photo to paint until the visitor brings one"
     at.file_uploader(key="photo").set_value(("boy.jpg", photo_bytes("boy.jpg"), "image/jpeg")).run()

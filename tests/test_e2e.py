@@ -399,19 +399,22 @@ def test_the_download_is_always_the_picture_on_screen(page_url, browser, shared,
 
     choose_style(page, "The Great Wave")
     new_caption = page.get_by_text(re.compile(r"^2400×1800 px · The Great Wave · "))
-    pending = page.get_by_role("button", name="Download PNG (painting…)")
-    old_caption = page.get_by_text(re.compile(r"^2400×1800 px · Starry Night · "))
     saw_pending, deadline = False, time.monotonic() + 60
     while not new_caption.is_visible():
         assert time.monotonic() < deadline, "the new picture came within a minute"
-        if pending.is_visible():
+        # one moment of the page, read at once (a button read in two steps may be gone by the second)
+        pending, offered, captions = page.evaluate(
+            "() => { const shown = e => e.offsetParent !== null;"
+            " const pending = [...document.querySelectorAll('button')].find(b => shown(b) && b.innerText.includes('Download PNG (painting…)'));"
+            " return [pending ? pending.disabled : null,"
+            " [...document.querySelectorAll('[data-testid=stDownloadButton] button')].filter(b => shown(b) && !b.disabled).length,"
+            " [...document.querySelectorAll('[data-testid=stCaptionContainer]')].filter(shown).map(c => c.innerText)]; }"
+        )
+        if pending is not None:
             saw_pending = True
-            assert pending.is_disabled() and not old_caption.is_visible(), "while painting, no download and no caption of the previous picture"
-        if saw_pending:  # the page as one moment shows it: an enabled download goes with the new picture's caption only
-            offered, captions = page.evaluate(
-                "() => [[...document.querySelectorAll('[data-testid=stDownloadButton] button')].filter(b => b.offsetParent !== null && !b.disabled).length,"
-                " [...document.querySelectorAll('[data-testid=stCaptionContainer]')].map(c => c.innerText)]"
-            )
+            assert pending, "while painting, the download is disabled"
+            assert not any(c.startswith("2400×1800 px · Starry Night · ") for c in captions), "…and the previous picture's caption is gone"
+        if saw_pending:  # an enabled download goes with the new picture's caption only
             assert not offered or any(c.startswith("2400×1800 px · The Great Wave · ") for c in captions), f"the previous file is never offered again: {captions}"
         page.wait_for_timeout(50)
     assert saw_pending, "the previous picture's download was replaced while the new one was painted"
@@ -422,3 +425,36 @@ def test_the_download_is_always_the_picture_on_screen(page_url, browser, shared,
     assert after != before, "the download is the new picture"
     assert Image.open(io.BytesIO(after)).size == (2400, 1800)
     page.context.close()
+
+
+@pytest.mark.parametrize("name", ["desktop", "phone"])
+def test_a_partial_store_is_said_on_the_page_and_the_rest_works(partial_store, browser, shared, tmp_path, name):
+    """A store without the float16 model, the selfie segmenter, the face detectors and the sample
+    photos (the public store is one such): the page says what it lacks, in the controls, on the
+    screen, and paints an uploaded photo with what it has."""
+    port = free_port()
+    env = {**os.environ, "STYLIZE_MODEL_STORE": str(partial_store), "STYLIZE_CACHE_DIR": str(tmp_path / "cache"), "STYLIZE_ICE_SERVERS": ""}
+    width, height = VIEWPORTS[name]
+    with page_process(port, env, tmp_path / "streamlit.log"):
+        url = f"http://127.0.0.1:{port}"
+        wait_for_http(url + "/_stcore/health", timeout=60)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(url)
+        note = page.get_by_text(re.compile(r"^Not in this model store, so not offered: "))
+        note.wait_for(timeout=120_000)
+        for lacking in ("float16", "MediaPipe selfie", "BlazeFace short range", "Boy"):
+            assert lacking in note.inner_text(), note.inner_text()
+        assert str(partial_store) not in note.inner_text() and ".tflite" not in note.inner_text(), "no path or file name for the visitor"
+        uploader = page.get_by_test_id("stFileUploader").filter(has_text="Your photo")
+        uploader.locator("input[type=file]").set_input_files(str(shared / "photos" / "boy.jpg"))
+        caption = result_caption(page)
+        caption.wait_for(timeout=120_000)
+        assert caption.inner_text().startswith("640×426 px · Starry Night · background only") and "face" not in caption.inner_text()
+        wait_until_idle(page)
+        note.scroll_into_view_if_needed()
+        b = box(note)
+        assert inside_width(b, 0, width), "the note stays on the screen"
+        others = [box(x) for x in page.get_by_test_id("stRadio").all() + page.get_by_test_id("stSelectbox").all() if x.is_visible()]
+        assert not any(overlap(b, o) for o in others), "the note overlaps no control"
+        page.screenshot(path=str(SCREENSHOTS / f"partial-store-{name}.png"))
+        page.close()
