@@ -14,7 +14,7 @@ from stylize.pipeline import MAX_PAINT_SIDE
 from stylize.steady import DEFAULT_STEADINESS
 from stylize.webcam import WEBCAM_OPTIONS
 
-from .labels import IMAGE_TYPES, MASK_LABELS, model_label, runtime_choices, runtime_key, runtime_title
+from .labels import IMAGE_TYPES, MASK_TITLES, model_label, runtime_choices, runtime_key, runtime_title
 from .session import for_visitor, upload_key
 from .state import state
 
@@ -99,7 +99,7 @@ def choose_options(stylizer: Stylizer, webcam: bool) -> StylizeOptions:
     mix_with, mix = choose_mix(stylizer)
     strength = st.slider("Style strength", 0.0, 1.0, 1.0, 0.05, key="strength")
     keep_colors = st.toggle("Keep the photo's colours", key="keep_colors", help="The artwork gives the brightness and the brush strokes; your photo keeps its own colours.")
-    mask = st.radio("What to paint", MASK_MODES, index=1, format_func=MASK_LABELS.get, key="mask")
+    mask = st.radio("What to paint", MASK_MODES, index=1, format_func=MASK_TITLES.get, key="mask")
     person_style, keep_faces = None, True
     if mask != "full":  # a person's own artwork only means something where the person is found
         keep = "Keep the person as they are" if mask == "background" else "Keep the background as it is"

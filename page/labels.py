@@ -3,28 +3,21 @@ manifest's labels and the library's titles (``stylize.names``), never a second c
 
 from __future__ import annotations
 
-import functools
-
-from stylize import Settings, StylizeError, Stylizer
-from stylize.manifest import Manifest, load_manifest
+from stylize import StylizeError, Stylizer
 from stylize.names import F32, FORMAT_TITLES, MASK_TITLES, PRECISION_TITLES, RUNTIME_TITLES
 
-__all__ = ["FORMAT_TITLES", "IMAGE_TYPES", "MASK_LABELS", "model_label", "runtime_choices", "runtime_key", "runtime_title"]
+from .session import shared_stylizer
+
+__all__ = ["FORMAT_TITLES", "IMAGE_TYPES", "MASK_TITLES", "model_label", "runtime_choices", "runtime_key", "runtime_title"]
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp"]
-MASK_LABELS = MASK_TITLES
-
-
-@functools.cache
-def _manifest() -> Manifest:
-    return load_manifest(Settings.from_env().manifest_path)
 
 
 def model_label(role: str, name: str) -> str:
     """The name a visitor reads for a model: its manifest label (the one source the CLI and the
     comparison read too)."""
     try:
-        return _manifest().get(role, name).short_title
+        return shared_stylizer().manifest.get(role, name).short_title
     except StylizeError:
         return name
 

@@ -11,7 +11,7 @@ import streamlit as st
 from stylize import Result, Style, StylizeOptions, Stylizer
 from stylize.imaging import fit_within
 
-from .labels import MASK_LABELS, model_label, runtime_key, runtime_title
+from .labels import MASK_TITLES, model_label, runtime_key, runtime_title
 from .state import state
 
 
@@ -60,7 +60,7 @@ def describe(result: Result) -> str:
     paint_w, paint_h = result.paint_size
     tiles = f" in {result.tiles} tiles" if result.tiles > 1 else ""
     options = result.options
-    what = MASK_LABELS[options.mask].lower() if result.person_style is None else f"the person in {result.person_style}"
+    what = MASK_TITLES[options.mask].lower() if result.person_style is None else f"the person in {result.person_style}"
     if options.mask != "full":
         faces = len(result.faces)
         kept = "" if not faces else f", {faces} face{'s' if faces > 1 else ''} {'kept' if options.mask == 'background' or result.person_style else 'left unpainted'}"

@@ -33,7 +33,7 @@ class ModelPool:
         self._make = make  # (runtime, threads, compile cache) → engine
         self._engines: dict[str, Engine] = {engine.name: engine}
         self._models: dict[ModelKey, Model] = {}
-        self._stages: dict[ModelKey, StagePlan | None] = {}
+        self._plans: dict[str, StagePlan | None] = {}  # asset key → its stage plan
         self.load_ms: dict[ModelKey, float] = {}  # ms to read and compile each model
         self._lock = threading.RLock()
         self.closed = False
@@ -65,14 +65,13 @@ class ModelPool:
     def stage_plan(self, asset: Asset) -> StagePlan | None:
         """The transfer network cut into stages (read from its file, once); None for a network
         that cannot be (one whose shapes are set at run time)."""
-        key = ("", asset.key, "")
         with self._lock:
-            if key not in self._stages:
+            if asset.key not in self._plans:
                 try:
-                    self._stages[key] = stage_plan(self._fetch(asset).read_bytes())
+                    self._plans[asset.key] = stage_plan(self._fetch(asset).read_bytes())
                 except ValueError:
-                    self._stages[key] = None
-            return self._stages[key]
+                    self._plans[asset.key] = None
+            return self._plans[asset.key]
 
     def stage_models(self, asset: Asset, runtime: str | None = None, precision: str = F32) -> tuple[StagePlan, list[Model]] | None:
         """The stage plan and each stage's model on ``runtime``, loaded once; None as ``stage_plan``."""
@@ -81,16 +80,12 @@ class ModelPool:
             return None
         return plan, [self.model(asset, runtime, precision, f"{STAGE}{i}") for i in range(len(plan.stages))]
 
-    def loaded(self) -> list[ModelKey]:
-        with self._lock:
-            return list(self._models)
-
     def close(self) -> None:
         """Let every model and engine go; a model asked for afterwards is refused in one sentence."""
         with self._lock:
             self.closed = True
             self._models.clear()
-            self._stages.clear()
+            self._plans.clear()
             self._engines = {self.default.name: self.default}
 
     def __enter__(self) -> ModelPool:

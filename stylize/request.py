@@ -50,8 +50,8 @@ class Stylizer(Protocol):
     def engine_for(self, name: str | None) -> Engine: ...
     def precision_for(self, options: StylizeOptions) -> str: ...
 
-Masks = tuple[np.ndarray | None, np.ndarray | None, list[Face], float]  # keep, person weight, faces, ms
-NO_MASK: Masks = (None, None, [], -1.0)
+Masks = tuple[np.ndarray | None, np.ndarray | None, list[Face], float | None]  # keep, person weight, faces, ms (None: no mask)
+NO_MASK: Masks = (None, None, [], None)
 
 
 class Request:
@@ -133,7 +133,7 @@ class Request:
             masks = self.masks(rgb)
         else:
             masks = NO_MASK
-        if masks[3] >= 0:
+        if masks[3] is not None:
             self.timings["segment"] = masks[3]
         return painted, person_painted, masks
 
