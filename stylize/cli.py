@@ -77,10 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--runtime", "--engine", dest="runtime", action="append", choices=list(ENGINES), help="runtime to include (repeat for several; default all)")
     compare.add_argument("--json", type=Path, help="also write the figures to this JSON file")
 
-    convert = commands.add_parser("convert", help="make float32, dynamic-range, float16, full-integer and 16x8 transfer models (needs requirements-convert.txt)")
+    convert = commands.add_parser("convert", help="make float32, dynamic-range, float16 and full-integer transfer models with ai-edge-quantizer and TensorFlow's TFLiteConverter (needs requirements-convert.txt)")
     convert.add_argument("--from", dest="source", type=Path, required=True, help="folder laid out like the store (models/, styles/, photos/)")
     convert.add_argument("--to", dest="target", type=Path, required=True, help="folder to write: the source's files plus models/derived/")
-    convert.add_argument("--samples", type=int, default=None, help="calibration pairs for the full-integer builds (default: the full set, 78)")
+    convert.add_argument("--samples", type=int, default=None, help="calibration pairs for ai-edge-quantizer's full-integer build (default: the full set, 78); TFLiteConverter's builds use 4 per gallery style")
 
     bench = commands.add_parser("bench", help="every model on every runtime, interleaved, plus webcam, 1024-px and 12 MP end-to-end figures")
     bench.add_argument("--runs", type=int, default=20, help="timed runs per model and runtime (default 20)")
@@ -223,6 +223,9 @@ def cmd_compare(stylizer: Stylizer, args: argparse.Namespace) -> int:
 
 def cmd_convert(stylizer: Stylizer, args: argparse.Namespace) -> int:
     try:
+        import ai_edge_quantizer  # noqa: F401 — the conversion tools, asked for before any work is done
+        import tensorflow  # noqa: F401
+
         from .convert import FULL_CALIBRATION, convert
     except ImportError as exc:
         raise InputError(f"convert needs the conversion tools ({exc.name} is missing); install them with: .venv/bin/pip install -r requirements-convert.txt") from exc

@@ -142,8 +142,11 @@ def paint_tiled(
         for y in ys:
             for x in xs:
                 feeds = {name: _crop(arrays[name], y, x) for name in stage.spatial}
-                painted = model.run({**feeds, **fixed}, raw=True)
-                if stage.outputs == (plan.output,):
+                last = stage.outputs == (plan.output,)
+                # Between stages 8-bit activations pass raw; the picture itself comes out as real
+                # values (a file with int8 output gives its integers otherwise).
+                painted = model.run({**feeds, **fixed}, raw=not last)
+                if last:
                     painted = [from_unit_float(painted[0])]
                 if outputs is None:
                     outputs = [np.empty((1, int(source.shape[1] * stage.scale), int(source.shape[2] * stage.scale), p.shape[-1]), dtype=p.dtype) for p in painted]

@@ -4,7 +4,11 @@
    LiteRT);
 2. ``quantize.py`` makes dynamic-range int8, float16-weight and full-integer int8 (int8 I/O)
    builds of it with ai-edge-quantizer, the last calibrated on (content image, style vector)
-   pairs from the store's photos and the gallery's styles, the vectors from the predict network.
+   pairs from the store's photos and the gallery's styles, the vectors from the predict network;
+3. ``tf_model.py`` rebuilds it as a TensorFlow model, and ``tf_builds.py`` has TensorFlow's
+   ``TFLiteConverter`` make the seed post's builds of that: dynamic-range, float16, full-integer
+   int8 (float and int8 I/O) and int8 with the normalisations in float, calibrated on augmented
+   pairs (crops, mirror images, brightness, three sizes) for every gallery style.
 
 The output folder is a complete store: the source store's files (linked, or copied where links
 are not possible) plus ``models/derived/``. Every derived file is listed in
@@ -29,6 +33,7 @@ from ..imaging import center_square, decode_image, to_unit_float
 from ..manifest import Asset, Manifest
 from .float32 import float32_from_float16
 from .quantize import RECIPES, calibration_pairs, quantized
+from .tf_builds import BUILDS, representative_pairs, tflite_builds
 
 DERIVED_FOLDER = "models/derived"
 FULL_CALIBRATION = 78  # 3 photos (and their mirror images) × 26 styles, each pair once
@@ -62,11 +67,20 @@ def convert(manifest: Manifest, source: Path, target: Path, samples: int = FULL_
     inputs = Interpreter(model_content=float32).get_input_details()
     image_name = next(d["name"] for d in inputs if d["shape"][-1] == 3)
     vector_name = next(d["name"] for d in inputs if d["shape"][-1] != 3)
-    pairs = list(calibration_pairs(_photos(manifest, source), _style_vectors(manifest, source), samples))
+    photos, styles = _photos(manifest, source), _style_vectors(manifest, source)
+    pairs = list(calibration_pairs(photos, styles, samples))
     calibration = f"{samples} pairs: {len(manifest.by_role('photo'))} photos and their mirror images, gallery styles, vectors from {manifest.predict.name}"
     for recipe in RECIPES:
         data = quantized(float32, recipe, pairs, (image_name, vector_name))
         written.append(_write(target, recipe.name, recipe.precision, recipe.recipe, calibration if recipe.calibrated else "", data, say, recipe.label))
+    representative = list(representative_pairs(photos, styles))
+    calibration = (
+        f"{len(representative)} pairs: every gallery style ({len(styles)}) × 4 contents from {len(manifest.by_role('photo'))} photos "
+        f"(whole or cropped, mirrored, 90–110 % brightness, 384×384, 512×384, 384×512), vectors from {manifest.predict.name}"
+    )
+    for build, data in tflite_builds(float32, representative).items():
+        spec = next(b for b in BUILDS if b.name == build)
+        written.append(_write(target, spec.name, spec.precision, spec.recipe, calibration if spec.calibrated else "", data, say, spec.label))
     return written
 
 
@@ -78,7 +92,7 @@ def _write(target: Path, name: str, precision: str, recipe: str, calibration: st
     tmp.write_bytes(data)
     os.replace(tmp, path)
     digest = hashlib.sha256(data).hexdigest()
-    say(f"{name:<12}{len(data):>10} bytes  sha256 {digest[:16]}…  {recipe}")
+    say(f"{name:<18}{len(data):>10} bytes  sha256 {digest[:16]}…  {recipe}")
     return Derived(name, key, precision, recipe, calibration, len(data), digest, label)
 
 

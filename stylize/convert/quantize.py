@@ -95,10 +95,16 @@ def portable_ranges(calibration: dict) -> dict:
         rounded[name] = dict(values)
         for key, direction in (("min", np.floor), ("max", np.ceil)):
             if key in values:
-                array = np.asarray(values[key], dtype=np.float64)
-                scale = 10.0 ** (np.floor(np.log10(np.maximum(np.abs(array), 1e-30))) - (RANGE_DIGITS - 1))
-                rounded[name][key] = (direction(array / scale) * scale).astype(np.asarray(values[key]).dtype)
+                rounded[name][key] = rounded_outwards(np.asarray(values[key]), direction)
     return rounded
+
+
+def rounded_outwards(values: np.ndarray, direction, digits: int = RANGE_DIGITS) -> np.ndarray:
+    """``values`` rounded to ``digits`` significant digits by ``direction`` (``np.floor`` for a
+    minimum, ``np.ceil`` for a maximum), in their own dtype."""
+    array = np.asarray(values, dtype=np.float64)
+    scale = 10.0 ** (np.floor(np.log10(np.maximum(np.abs(array), 1e-30))) - (digits - 1))
+    return (direction(array / scale) * scale).astype(np.asarray(values).dtype)
 
 
 def portable(data: bytes) -> bytes:

@@ -182,6 +182,9 @@ class IntegerIO:
 
         self.inputs = {graph.Tensors(graph.Inputs(i)).Name().decode(): quantized(graph.Inputs(i)) for i in range(graph.InputsLength())}
         self.outputs = [quantized(graph.Outputs(i)) for i in range(graph.OutputsLength())]
+        # The shape each input is written with: a file with run-time height and width (a
+        # TFLiteConverter build of a model with ``None`` sizes) records its native size here.
+        self.shapes = {graph.Tensors(graph.Inputs(i)).Name().decode(): tuple(int(d) for d in graph.Tensors(graph.Inputs(i)).ShapeAsNumpy()) for i in range(graph.InputsLength())}
 
     def feed(self, name: str, array: np.ndarray) -> np.ndarray:
         q = self.inputs.get(name)

@@ -143,18 +143,23 @@ def _other_input(node, mine):
 
 
 def _constant(value) -> np.ndarray | None:
-    """The value of ``value`` where it is a constant (through Convert, Multiply, Unsqueeze,
+    """The value of ``value`` where it is a constant (through Convert, Multiply, Subtract, Unsqueeze,
     Reshape, FakeQuantize of constants), else None."""
     node = value.get_node()
     kind = node.get_type_name()
     if kind == "Constant":
         return np.asarray(node.get_data(), dtype=np.float64)
-    if kind in ("Convert", "Unsqueeze", "Reshape", "Squeeze", "FakeQuantize"):
-        inner = _constant(node.input_value(0))
-        if inner is None or kind != "FakeQuantize":
-            return inner
-        return None  # a quantized constant would need its quantization applied: not met in these files
-    if kind == "Multiply":
+    if kind in ("Convert", "Unsqueeze", "Reshape", "Squeeze"):
+        return _constant(node.input_value(0))
+    if kind == "FakeQuantize":  # a quantized constant (TFLiteConverter's int8 builds quantize even the epsilon)
+        inner, *limits = (_constant(node.input_value(i)) for i in range(5))
+        if inner is None or any(limit is None for limit in limits):
+            return None
+        in_low, in_high, out_low, out_high = limits
+        steps = node.get_levels() - 1
+        q = np.round((np.clip(inner, in_low, in_high) - in_low) / (in_high - in_low) * steps)
+        return q / steps * (out_high - out_low) + out_low
+    if kind in ("Multiply", "Subtract"):  # also an int8 constant's dequantization: (q − zero point) × scale
         a, b = _constant(node.input_value(0)), _constant(node.input_value(1))
-        return None if a is None or b is None else a * b
+        return None if a is None or b is None else (a * b if kind == "Multiply" else a - b)
     return None

@@ -73,6 +73,7 @@ class OpenVINOModel:
             if fuse_norms == "always" or (fuse_norms == "quantized" and _quantized(self._model)):
                 self.norms_fused = fuse_instance_norms(self._model)
             self._io = IntegerIO(data)
+            _fix_run_time_sizes(self._model, self._io.shapes)
         except (RuntimeError, OSError) as exc:
             raise ModelError(f"{self.path.name} could not be read by OpenVINO ({_first_line(exc)}); delete it from the cache so it is fetched again.") from exc
         self.inputs = tuple(TensorInfo(p.get_any_name(), tuple(p.get_shape())) for p in self._model.inputs)
@@ -217,6 +218,15 @@ def _read_model(core, path: Path, data: bytes, rewritten: bool = False):
         copy = Path(folder) / path.name
         copy.write_bytes(data)
         return core.read_model(str(copy))
+
+
+def _fix_run_time_sizes(model, recorded: dict[str, tuple[int, ...]]) -> None:
+    """OpenVINO reads inputs whose height and width are set at run time as dynamic; fix them to the
+    size the file records (its native size), as for every other model: a new size is a
+    ``reshape`` of its own, compiled and cached by shape."""
+    if all(p.get_partial_shape().is_static for p in model.inputs):
+        return
+    model.reshape({p.get_any_name(): list(recorded[p.get_any_name()]) for p in model.inputs})
 
 
 def _first_line(exc: Exception) -> str:
