@@ -19,6 +19,7 @@ from .session import for_visitor, upload_key
 from .state import state
 
 DEFAULT_SIZE = "1024"  # where a new photo starts
+MAX_RADIO_CHOICES = 4  # more transfer models than this are offered in a select
 SIZES = {"1024": 1024, "512": 512, "full": None}  # the result's long side
 STROKES = {"Fine": None, "Medium": 768, "Coarse": 384}  # the long side the network paints at
 DEFAULT_MS_PER_MEGAPIXEL = 330.0  # int8 on OpenVINO here, until this visitor's own result says better
@@ -123,13 +124,16 @@ def choose_options(stylizer: Stylizer, webcam: bool) -> StylizeOptions:
         key="webcam_segmenter" if webcam else "segmenter",
     )
     transfers = {a.name: a for a in stylizer.assets("transfer")}
-    transfer = st.radio(
-        "Transfer model",
-        list(transfers),
-        index=list(transfers).index(defaults.transfer) if defaults.transfer in transfers else 0,
-        key="transfer",
-        horizontal=True, format_func=lambda n: f"{model_label('transfer', n)} · {transfers[n].bytes / 1e6:.2f} MB"
-    )
+    names = list(transfers)
+    index = names.index(defaults.transfer) if defaults.transfer in transfers else 0
+
+    def transfer_label(name: str) -> str:
+        return f"{model_label('transfer', name)} · {transfers[name].bytes / 1e6:.2f} MB"
+
+    if len(names) <= MAX_RADIO_CHOICES:  # the shipped three, as buttons
+        transfer = st.radio("Transfer model", names, index=index, key="transfer", horizontal=True, format_func=transfer_label)
+    else:  # a store with the project's own builds (up to twelve): a list that opens, not half a screen of buttons
+        transfer = st.selectbox("Transfer model", names, index=index, key="transfer", format_func=transfer_label)
     runtimes = runtime_choices(stylizer)
     st.session_state.setdefault("runtime", runtime_key(stylizer.engine.name, stylizer.precision_for(StylizeOptions(runtime=stylizer.engine.name))))
     runtime, precision = runtimes[st.radio("Runtime", list(runtimes), key="runtime", horizontal=True, format_func=runtime_title)]

@@ -23,7 +23,11 @@ def test_manifest_pins_every_shared_file(manifest, shared):
 def test_roles_and_names(manifest):
     assert {a.name for a in manifest.by_role("transfer") if a.required} == {"int8", "fp16", "dynamic"}
     derived = {a.name: a for a in manifest.by_role("transfer") if a.derived_from}
-    assert set(derived) == {"fp32", "dynamic-aeq", "fp16-aeq", "int8-full"}, "made by python -m stylize convert, optional"
+    assert set(derived) == {
+        "fp32", "dynamic-aeq", "fp16-aeq", "int8-full",  # ai-edge-quantizer
+        "dynamic-tf", "fp16-tf", "int8-tf", "int8io-tf", "int8-floatnorm-tf",  # TensorFlow's TFLiteConverter
+    }, "made by python -m stylize convert, optional"
+    assert all(a.recipe.startswith("TFLiteConverter: ") for name, a in derived.items() if name.endswith("-tf"))
     assert all(not a.required and a.derived_from == "fp16" and a.key.startswith("models/derived/") for a in derived.values())
     assert {a.name for a in manifest.by_role("segment")} == {"selfie", "selfie-landscape", "deeplabv3", "deeplabv3-gpu", "segm-lite"}
     assert {a.name: a.mask_output for a in manifest.by_role("segment")}["selfie"] == "probability"

@@ -1,11 +1,10 @@
 """Quantized builds of the float32 transfer model, made with Google's ai-edge-quantizer.
 
 ai-edge-quantizer reads a float .tflite and writes a quantized one from a recipe, calibrating
-full-integer builds on a representative dataset it runs through LiteRT. TensorFlow's
-``TFLiteConverter`` was the other candidate; it converts from a SavedModel or a TensorFlow
-function, and there is none: the store holds only .tflite files, and TensorFlow has no importer
-from .tflite back to a graph. Rebuilding the Magenta network in Keras to feed the converter would
-be a second implementation of the model to keep in step; the quantizer works on the file itself.
+full-integer builds on a representative dataset it runs through LiteRT. It works on the file
+itself; TensorFlow's ``TFLiteConverter`` needs a TensorFlow model, which ``tf_model.py`` rebuilds
+from the same file for the builds in ``tf_builds.py``. Both sets are kept, side by side in the
+comparison.
 """
 
 from __future__ import annotations
