@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from stylize import Result, Style, Stylizer
-from stylize.compare import Comparison, compare_variants, reference_for
+from stylize.compare import COMPARE_SIDE, Comparison, compare_variants, reference_for
 from stylize.engine import RUNTIME_TITLES
 
 from .labels import FORMAT_TITLES, model_label, runtime_key, runtime_title
@@ -102,7 +102,8 @@ def show_comparison(stylizer: Stylizer, result: Result, style: str | Style, key:
     reference = reference_for(stylizer)
     st.write(
         f"Runs every transfer variant{' and every segmentation model' if result.options.mask != 'full' else ''} on both runtimes "
-        f"({' and '.join(RUNTIME_TITLES.values())}; each transfer variant in every arithmetic the runtime offers on this CPU) on this photo and style, here and now, interleaved. A transfer variant's fidelity is PSNR against the {reference_words(stylizer, reference)} "
+        f"({' and '.join(RUNTIME_TITLES.values())}; each transfer variant in every arithmetic the runtime offers on this CPU) on this photo and style, "
+        f"painted at most {COMPARE_SIDE} px on its longer side (memory: every variant is loaded in turn), here and now, each model's runtimes and arithmetic interleaved. A transfer variant's fidelity is PSNR against the {reference_words(stylizer, reference)} "
         f"({model_label('transfer', reference['transfer'])} transfer and {model_label('segment', reference['segment'])} on {RUNTIME_TITLES[reference['runtime']]}); higher is closer."
     )
     runs_col, button_col = st.columns([1, 3], vertical_alignment="bottom")
@@ -123,6 +124,8 @@ def show_comparison(stylizer: Stylizer, result: Result, style: str | Style, key:
         st.caption("The last comparison was measured for another photo, style or choice, so it is gone; press **Compare variants** to measure this one.")
         return
     comparison = measured[1]
+    height, width = comparison.reports[0].image.shape[:2]
+    st.caption(f"Measured at {width}×{height}, {comparison.runs} run{'s' if comparison.runs > 1 else ''} per variant after one warm-up.")
     table = comparison_table(comparison)
     st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3, column_config=TABLE_COLUMNS)  # every row, none empty
     transfer_chart, segment_chart = st.columns(2)

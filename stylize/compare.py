@@ -64,7 +64,12 @@ def reference_for(stylizer: Stylizer) -> dict[str, str]:
         reference["segment"] = segmenters[0]
     return reference
 
+EMPTY = np.zeros((0, 0, 3), np.uint8)
 RunProgress = Callable[[int, int, str], None]  # (runs done, runs in all, what runs now)
+# The longest side a comparison paints at. Every variant runs (runs + 1) times on every runtime:
+# at a 12 MP photo's own size that was 3 minutes and 3.5 GB for six OpenVINO rows alone (the
+# task has 4 GB), while the ratios it reports — speed, size, fidelity — are read as well at 1024.
+COMPARE_SIDE = 640
 
 
 @dataclass(frozen=True)
@@ -125,10 +130,16 @@ class Comparison:
     def detail_box(self, side: int = 192) -> tuple[int, int, int, int]:
         """(left, top, width, height) of the ``side``-pixel square where the variants' pictures
         differ most: the place to look at them side by side, pixel for pixel."""
-        images = np.stack([r.image.astype(np.float32) for r in self.reports])
-        height, width = images.shape[1:3]
+        height, width = self.reports[0].image.shape[:2]
         side_h, side_w = min(side, height), min(side, width)
-        spread = images.std(axis=0).mean(axis=2)  # how much the variants disagree, per pixel
+        # how much the variants disagree, per pixel: their standard deviation, from running sums
+        # (a stack of every variant's picture in float was 0.3 GB at 1024 px with twelve models)
+        total, squares = np.zeros((height, width, 3), np.float64), np.zeros((height, width, 3), np.float64)
+        for r in self.reports:
+            total += r.image
+            squares += np.square(r.image, dtype=np.float64)
+        count = len(self.reports)
+        spread = np.sqrt(np.maximum(squares / count - np.square(total / count), 0.0)).mean(axis=2)
         step = 16
         best, box = -1.0, (0, 0, side_w, side_h)
         # summed-area table: the spread inside any window in constant time
@@ -161,6 +172,7 @@ def compare_variants(
     runs = max(1, int(runs))
     runtimes = tuple(runtimes or ENGINES)
     stylizer.catalogue.survey(stylizer.fetch_workers)  # every variant the store has, derived ones included
+    options = replace(options, max_side=min(options.max_side or COMPARE_SIDE, COMPARE_SIDE))
     rgb = photo_pixels(content, options.max_side)
     style = stylizer.style(style) if isinstance(style, str) else style
     ref = reference_for(stylizer)
@@ -181,23 +193,42 @@ def compare_variants(
     load_ms: dict[StylizeOptions, float] = {}
     peak: dict[StylizeOptions, float | None] = {}
     results: dict[StylizeOptions, list[Result]] = {s: [] for s in settings}
-    for setting in settings:  # warm-up: load, compile this size, measure memory
-        before = rss_mb() if reset_peak() else None
-        started = time.perf_counter()
-        stylizer.load_for(setting)
-        load_ms[setting] = (time.perf_counter() - started) * 1000.0
-        stylizer.stylize(rgb, style, setting)
-        peak[setting] = None if before is None else max(0.0, peak_rss_mb() - before)
-        step(_describe(stylizer, setting))
-    for _ in range(runs):
-        for setting in settings:
-            results[setting].append(stylizer.stylize(rgb, style, setting))
+    kept = stylizer.pool.loaded()  # the models loaded before (the visitors' own): kept after
+    for group in _groups(settings):
+        for setting in group:  # warm-up: load, compile this size, measure memory
+            before = rss_mb() if reset_peak() else None
+            started = time.perf_counter()
+            stylizer.load_for(setting)
+            load_ms[setting] = (time.perf_counter() - started) * 1000.0
+            stylizer.stylize(rgb, style, setting)
+            peak[setting] = None if before is None else max(0.0, peak_rss_mb() - before)
             step(_describe(stylizer, setting))
+        for run in range(runs):
+            for setting in group:
+                result = stylizer.stylize(rgb, style, setting)
+                if run < runs - 1:  # only the last run's picture is kept: the earlier ones for their times
+                    result = replace(result, image=EMPTY, keep_weight=None)
+                results[setting].append(result)
+                step(_describe(stylizer, setting))
+        stylizer.pool.unload(kept)
 
     reference = results[reference_options][-1].image
     masks = _mask_figures(stylizer, rgb, reference_options, [c[1] for c in candidates if c[0] == "segment"])
     reports = [_report(stylizer, kind, setting, asset, results[setting], reference, setting == reference_options, load_ms[setting], peak[setting], masks) for kind, setting, asset in candidates]
     return Comparison(tuple(reports), reference_options, runs)
+
+
+def _groups(settings: list[StylizeOptions]) -> list[list[StylizeOptions]]:
+    """The settings in the groups a comparison measures together: one transfer model on every
+    runtime and in every arithmetic, or one segmenter on every runtime, in the order given. Only
+    one group's models are loaded at a time — all of them at once took 2.2 GB with the three
+    shipped transfer models and 7.6 GB with a converted store's twelve (LiteRT's interpreters
+    hold hundreds of MB each) — so runs are interleaved within a group: each model's runtimes and
+    arithmetic against each other in the same moments, models against each other less closely."""
+    groups: dict[tuple[str, str], list[StylizeOptions]] = {}
+    for setting in settings:
+        groups.setdefault((setting.transfer, setting.segmenter), []).append(setting)
+    return list(groups.values())
 
 
 def _candidates(stylizer: Stylizer, reference: StylizeOptions, runtimes: Sequence[str], masked: bool) -> list[tuple[str, StylizeOptions, Asset]]:

@@ -5,6 +5,7 @@ all go."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable
@@ -79,6 +80,22 @@ class ModelPool:
         if plan is None:
             return None
         return plan, [self.model(asset, runtime, precision, f"{STAGE}{i}") for i in range(len(plan.stages))]
+
+    def loaded(self) -> frozenset[ModelKey]:
+        """The keys of the models loaded now."""
+        with self._lock:
+            return frozenset(self._models)
+
+    def unload(self, keep: frozenset[ModelKey]) -> int:
+        """Let go of every model not in ``keep`` (its memory returns once no painting still uses
+        it; asked for again, it is loaded again); returns how many."""
+        with self._lock:
+            gone = [key for key in self._models if key not in keep]
+            for key in gone:
+                del self._models[key]
+        if gone:
+            gc.collect()  # a model's runtime objects sit in reference cycles: freed now, not at the next collection
+        return len(gone)
 
     def close(self) -> None:
         """Let every model and engine go; a model asked for afterwards is refused in one sentence."""

@@ -152,3 +152,48 @@ def test_webcam_frames_are_scaled_by_the_video_library(stylizer, photo_bytes):
     assert psnr(both[:, :384], np.asarray(Image.fromarray(rgb).resize((384, 288)))) > 30, "the original, beside"
     live.reset()
     assert live.stats().processed == 0
+
+
+COMPARE_LARGE = """
+import json, sys
+import numpy as np
+from pathlib import Path
+from PIL import Image
+from stylize import Settings, StylizeOptions, Stylizer
+from stylize.compare import compare_variants
+from stylize.imaging import jpeg_bytes
+from stylize.memory import peak_rss_mb
+
+store, cache, photo = sys.argv[1:4]
+stylizer = Stylizer.from_settings(Settings(model_store=store, cache_dir=Path(cache)))
+stylizer.prepare()
+big = jpeg_bytes(np.asarray(Image.open(photo).convert("RGB").resize((4000, 3000))), 92)
+before = peak_rss_mb()
+comparison = compare_variants(stylizer, big, "style19", StylizeOptions(mask="background", max_side=None), runs=2)
+print(json.dumps({"rows": len(comparison.reports), "sizes": sorted({r.image.shape for r in comparison.reports}), "before": before, "peak": peak_rss_mb()}))
+"""
+
+
+def test_a_comparison_of_a_12_megapixel_photo_at_full_size_is_bounded(shared, stylizer, tmp_path):
+    """A visitor who chose Full size for a 12 MP photo and presses Compare: every variant on both
+    runtimes is measured at the comparison's size (640 px), one model's settings loaded at a
+    time, so the process stays within half a 4 GB task (before: 3.5 GB for the OpenVINO rows
+    alone, at 4000×3000)."""
+    import json
+    import subprocess
+    import sys
+
+    from stylize.compare import COMPARE_SIDE
+
+    from .conftest import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-c", COMPARE_LARGE, str(shared), str(tmp_path / "cache"), str(shared / "photos" / "boy.jpg")],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    rows = sum(3 * len(stylizer.precisions(runtime)) + 5 for runtime in ("openvino", "litert"))  # transfer variants and segmenters
+    assert figures["rows"] == rows and figures["sizes"] == [[480, COMPARE_SIDE, 3]], figures
+    print(f"peak {figures['peak']:.0f} MB (after preparing: {figures['before']:.0f} MB)")
+    assert figures["peak"] <= 2048, figures
