@@ -17,7 +17,9 @@ share of every detected face it keeps by itself (the worst face; the pipeline ad
 misses when ``keep_faces`` is on, which is the default).
 
 Runs are interleaved (A, B, C, A, B, C …) after one warm-up run of each, so a noisy neighbour on
-a shared machine slows every variant alike. A variant's memory is what the process's peak rose
+a shared machine slows every variant alike — within one model's group of settings (its runtimes
+and arithmetic), the groups one after another, so that only one model's builds are in memory at
+a time (``_groups``). The picture is painted at most ``COMPARE_SIDE`` px. A variant's memory is what the process's peak rose
 above what was resident before it: loading its model (when not loaded yet) and its first run at
 this size (an interpreter's or compiled model's buffers for it).
 """

@@ -305,7 +305,7 @@ def test_two_visitors_at_once_get_their_own_correct_results(page_url, browser, s
         page.get_by_text(re.compile(rf"^{size} px · {style} · ")).wait_for(timeout=120_000)
         wait_until_idle(page)
         with page.expect_download(timeout=60_000) as download:
-            page.get_by_role("button", name="Download PNG").click()
+            ready_download(page).click()
         got = np.asarray(Image.open(io.BytesIO(Path(download.value.path()).read_bytes())).convert("RGB"))
         expected = reference.stylize((shared / "photos" / photo).read_bytes(), style, StylizeOptions()).image
         assert np.array_equal(got, expected), f"{photo} in {style}: the download is exactly the library's result"
@@ -319,9 +319,18 @@ def choose_in(page, label: str, option: str) -> None:
     page.get_by_role("option", name=option).click()
 
 
+def ready_download(page):
+    """The Download button that hands over the picture on screen — its label names the picture's
+    size — once enabled (not the disabled "painting…" one that stands in while a picture is made)."""
+    button = page.get_by_role("button", name=re.compile(r"^Download PNG \(\d+×\d+\)$"))
+    button.wait_for(timeout=60_000)
+    assert button.is_enabled()
+    return button
+
+
 def download_png(page) -> np.ndarray:
     with page.expect_download(timeout=60_000) as download:
-        page.get_by_role("button", name="Download PNG").click()
+        ready_download(page).click()
     return np.asarray(Image.open(io.BytesIO(Path(download.value.path()).read_bytes())).convert("RGB"))
 
 
