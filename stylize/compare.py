@@ -19,9 +19,10 @@ misses when ``keep_faces`` is on, which is the default).
 Runs are interleaved (A, B, C, A, B, C …) after one warm-up run of each, so a noisy neighbour on
 a shared machine slows every variant alike — within one model's group of settings (its runtimes
 and arithmetic), the groups one after another, so that only one model's builds are in memory at
-a time (``_groups``). The picture is painted at most ``COMPARE_SIDE`` px. A variant's memory is what the process's peak rose
-above what was resident before it: loading its model (when not loaded yet) and its first run at
-this size (an interpreter's or compiled model's buffers for it).
+a time (``_groups``). The picture is painted at most ``COMPARE_SIDE`` px on its longer side. A
+variant's memory is what the process's peak rose above what was resident before it: loading its
+model (when not loaded yet) and its first run at this size (an interpreter's or compiled model's
+buffers for it).
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ EMPTY = np.zeros((0, 0, 3), np.uint8)
 RunProgress = Callable[[int, int, str], None]  # (runs done, runs in all, what runs now)
 # The longest side a comparison paints at. Every variant runs (runs + 1) times on every runtime:
 # at a 12 MP photo's own size that was 3 minutes and 3.5 GB for six OpenVINO rows alone (the
-# task has 4 GB), while the ratios it reports — speed, size, fidelity — are read as well at 1024.
+# task has 4 GB); at 1024 px LiteRT's interpreter alone needs about 1.5 GB (≈ 2 KB a pixel). The
+# ratios it reports — speed, size, fidelity — read the same at 640 (README: the comparison).
 COMPARE_SIDE = 640
 
 
@@ -135,7 +137,7 @@ class Comparison:
         height, width = self.reports[0].image.shape[:2]
         side_h, side_w = min(side, height), min(side, width)
         # how much the variants disagree, per pixel: their standard deviation, from running sums
-        # (a stack of every variant's picture in float was 0.3 GB at 1024 px with twelve models)
+        # (a float stack of every variant's picture was 130 MB at 640 px for a converted store's 36 rows)
         total, squares = np.zeros((height, width, 3), np.float64), np.zeros((height, width, 3), np.float64)
         for r in self.reports:
             total += r.image
@@ -216,6 +218,7 @@ def compare_variants(
 
     reference = results[reference_options][-1].image
     masks = _mask_figures(stylizer, rgb, reference_options, [c[1] for c in candidates if c[0] == "segment"])
+    stylizer.pool.unload(kept)  # the segmenters the mask figures loaded again
     reports = [_report(stylizer, kind, setting, asset, results[setting], reference, setting == reference_options, load_ms[setting], peak[setting], masks) for kind, setting, asset in candidates]
     return Comparison(tuple(reports), reference_options, runs)
 

@@ -94,6 +94,20 @@ def test_pool_loads_each_model_once_however_many_threads_ask(tmp_path):
         pool.model(transfer)
 
 
+def test_pool_lets_go_of_what_it_was_not_told_to_keep_and_loads_it_again_when_asked(tmp_path):
+    store = fake_store(tmp_path)
+    engine = FakeEngine()
+    pool = ModelPool(engine, lambda asset: store.folder / asset.key)
+    int8, fp16 = store.manifest.get("transfer", "int8"), store.manifest.get("transfer", "fp16")
+    kept_model = pool.model(int8)
+    keep = pool.loaded()
+    pool.model(fp16)
+    assert pool.unload(keep) == 1 and pool.loaded() == keep
+    assert pool.model(int8) is kept_model, "what was kept is the same model"
+    pool.model(fp16)
+    assert [name for name, _ in engine.loads] == ["transfer_int8.tflite", "transfer_fp16.tflite", "transfer_fp16.tflite"]
+
+
 # --- the façade on the fake engine ----------------------------------------------------------
 def test_a_prepared_stylizer_paints_what_its_engine_computes(tmp_path):
     stylizer, engine = make_stylizer(tmp_path)
