@@ -78,9 +78,9 @@ def convert(manifest: Manifest, source: Path, target: Path, samples: int = FULL_
         f"{len(representative)} pairs: every gallery style ({len(styles)}) × 4 contents from {len(manifest.by_role('photo'))} photos "
         f"(whole or cropped, mirrored, 90–110 % brightness, 384×384, 512×384, 384×512), vectors from {manifest.predict.name}"
     )
-    for build, data in tflite_builds(float32, representative).items():
-        spec = next(b for b in BUILDS if b.name == build)
-        written.append(_write(target, spec.name, spec.precision, spec.recipe, calibration if spec.calibrated else "", data, say, spec.label))
+    built = tflite_builds(float32, representative)
+    for spec in BUILDS:
+        written.append(_write(target, spec.name, spec.precision, spec.recipe, calibration if spec.calibrated else "", built[spec.name], say, spec.label))
     return written
 
 

@@ -14,8 +14,9 @@ signature names the inputs and the output (calibration is driven through it).
 
 from __future__ import annotations
 
-import flatbuffers
 import numpy as np
+
+from ..engine.moments import write
 
 
 def float32_from_float16(data: bytes) -> bytes:
@@ -48,9 +49,7 @@ def float32_from_float16(data: bytes) -> bytes:
     signature.inputs = [_tensor_map(schema, graph, i) for i in graph.inputs]
     signature.outputs = [_tensor_map(schema, graph, i) for i in graph.outputs]
     model.signatureDefs = [signature]
-    builder = flatbuffers.Builder(1 << 20)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    return write(model, len(data))
 
 
 def _drop_unused_tensors(graph) -> None:

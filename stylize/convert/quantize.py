@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..engine.moments import write
 from ..imaging import letterbox, to_unit_float
 
 SIDE = 384
@@ -110,7 +111,6 @@ def portable(data: bytes) -> bytes:
     """The model as every reader takes it: buffers stored after the flatbuffer (which the quantizer
     writes for float16 weights) inlined, and operators listed producers first. OpenVINO's reader
     reads neither ("should be either input, constant or already produced by previous operators")."""
-    import flatbuffers
     from ai_edge_litert import schema_py_generated as schema
 
     model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
@@ -130,6 +130,4 @@ def portable(data: bytes) -> bytes:
                 produced.update(op.outputs)
             pending = [op for op in pending if not any(op is r for r in ready)]
         graph.operators = ordered
-    builder = flatbuffers.Builder(1 << 20)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    return write(model, len(data))

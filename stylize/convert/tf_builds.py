@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..engine.moments import write
 from ..imaging import letterbox, resize, to_unit_float
 from .quantize import RANGE_DIGITS, SIDE, rounded_outwards
 
@@ -137,7 +138,7 @@ def portable_calibration(calibrated: bytes) -> bytes:
             if q is not None and q.min is not None and q.max is not None:
                 q.min = rounded_outwards(np.asarray(q.min, dtype=np.float32), np.floor, RANGE_DIGITS)
                 q.max = rounded_outwards(np.asarray(q.max, dtype=np.float32), np.ceil, RANGE_DIGITS)
-    return _packed(model)
+    return write(model, len(calibrated))
 
 
 def with_native_size(data: bytes) -> bytes:
@@ -162,12 +163,5 @@ def with_native_size(data: bytes) -> bytes:
         tensor = graph.tensors[detail["index"]]
         if tensor.shape is not None and len(tensor.shape) == len(detail["shape"]):
             tensor.shape = np.asarray(detail["shape"], dtype=np.int32)
-    return _packed(model)
+    return write(model, len(data))
 
-
-def _packed(model) -> bytes:
-    import flatbuffers
-
-    builder = flatbuffers.Builder(1 << 20)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())

@@ -68,6 +68,7 @@ class TransferModel:
         self._graph = _Graph(float32)
         image, vector = sorted(self._graph.inputs, key=lambda i: self._graph.shape(i)[-1] != 3)
         self._image, self._vector = image, vector
+        self._filters = {op.inputs[1] for kind, op in self._graph.operators if kind == "CONV_2D"}
         self._weights = {i: tf.constant(self._kernel(i, a)) for i, a in self._graph.constants.items()}
         self.function = tf.function(
             self._paint,
@@ -82,9 +83,7 @@ class TransferModel:
 
     def _kernel(self, index: int, array: np.ndarray) -> np.ndarray:
         """Convolution filters as TensorFlow holds them: TFLite's (out, h, w, in) → (h, w, in, out)."""
-        if any(index == op.inputs[1] for kind, op in self._graph.operators if kind == "CONV_2D"):
-            return np.ascontiguousarray(array.transpose(1, 2, 3, 0))
-        return array
+        return np.ascontiguousarray(array.transpose(1, 2, 3, 0)) if index in self._filters else array
 
     def _paint(self, image, vector):
         tf = self._tf
