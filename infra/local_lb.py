@@ -65,8 +65,8 @@ def load_balancer(port: int, backends: list[int], sticky: bool = True, timeout: 
     """HAProxy in front of ``backends`` on 127.0.0.1:``port``; yields its URL once it answers."""
     with tempfile.TemporaryDirectory(prefix="stylize-lb-") as folder:
         config = Path(folder) / "haproxy.cfg"
-        config.write_text(haproxy_config(port, backends, sticky))
-        checked = subprocess.run([haproxy_binary(), "-c", "-q", "-f", str(config)], capture_output=True, text=True)
+        config.write_text(haproxy_config(port, backends, sticky), encoding="utf-8")
+        checked = subprocess.run([haproxy_binary(), "-c", "-q", "-f", str(config)], capture_output=True, encoding="utf-8")
         if checked.returncode != 0:
             raise RuntimeError(f"HAProxy refused its configuration: {checked.stdout}{checked.stderr}")
         proc = subprocess.Popen([haproxy_binary(), "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

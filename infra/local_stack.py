@@ -53,7 +53,7 @@ def port_is_free(port: int) -> bool:
 def deploy_bucket(prefix: str) -> str:
     """Create the bucket stack from the template; returns its ModelStore output (s3://bucket/prefix)."""
     cfn = boto3.client("cloudformation")
-    template = (ROOT / "infra" / "bucket.yaml").read_text()
+    template = (ROOT / "infra" / "bucket.yaml").read_text(encoding="utf-8")
     cfn.create_stack(StackName=STACK, TemplateBody=template, Parameters=[{"ParameterKey": "ModelsPrefix", "ParameterValue": prefix}])
     cfn.get_waiter("stack_create_complete").wait(StackName=STACK, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     outputs = cfn.describe_stacks(StackName=STACK)["Stacks"][0]["Outputs"]

@@ -184,7 +184,7 @@ def main() -> int:
     for name, value in figures.items():
         print(f"{name:<34}{value:10.2f}")
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
+        args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
     return 0
 
 

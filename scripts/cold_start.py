@@ -58,7 +58,7 @@ def one_start(browser, env: dict) -> dict[str, float]:
     url = f"http://127.0.0.1:{port}"
     marks: dict[str, float] = {}
     started = time.perf_counter()
-    proc = subprocess.Popen(["sh", "-c", container_command(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(["sh", "-c", container_command(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, encoding="utf-8")
 
     def watch() -> None:
         for line in proc.stdout:
@@ -142,7 +142,7 @@ def main() -> int:
     for key, value in summary.items():
         print(f"  {key:<16}{value:8.2f} s")
     if args.json:
-        args.json.write_text(json.dumps({"runs": runs, "median": summary}, indent=2))
+        args.json.write_text(json.dumps({"runs": runs, "median": summary}, indent=2), encoding="utf-8")
     return 0
 
 

@@ -47,13 +47,13 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process and its waited-for children, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
     return sum(int(v) for v in fields[11:15]) / TICKS
 
 
 def machine_cpu() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    values = [int(v) for v in Path("/proc/stat").read_text(encoding="utf-8").split("\n", 1)[0].split()[1:]]
     idle = values[3] + values[4]
     return (sum(values) - idle) / TICKS, sum(values) / TICKS
 
@@ -80,7 +80,7 @@ def served_page(source: str, cache_prefix: str):
         env={**os.environ, "STYLIZE_CACHE_DIR": tempfile.mkdtemp(prefix=cache_prefix)},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        text=True,
+        encoding="utf-8",
     )
     try:
         for line in stack.stdout:
@@ -153,7 +153,7 @@ async def run_load(url: str, count: int, seconds: float, photos: Path, timeout_m
 
 def peak_rss_mb(pid: int) -> float:
     """The process's peak resident memory so far (VmHWM), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
@@ -261,7 +261,7 @@ def main() -> int:
     for r in rows:
         print(f"{r['visitors']:>8} {r['results']:>8} {r['errors']:>7} {r['median_s']:>9.2f} {r['p95_s']:>7.2f} {r['page_cpu_percent']:>11.0f} {r['machine_cpu_percent']:>14.0f}")
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
+        args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
     return 0
 
 
@@ -277,7 +277,7 @@ def main_large(args) -> int:
         print(f"{photo.name:<12} {size:>10}: {'FAILED' if failed else f'{seconds:.1f} s'}{' (queued first)' if queued else ''}")
     print(f"page process peak RSS: {peak:.0f} MB (before the large photos: {before:.0f} MB)")
     if args.json:
-        args.json.write_text(json.dumps({"visitors": [{"photo": p.name, "size": s, "seconds": r[0], "queued": r[1], "failed": r[2]} for (p, s), r in zip(photos, results, strict=True)], "peak_rss_mb": peak}, indent=2))
+        args.json.write_text(json.dumps({"visitors": [{"photo": p.name, "size": s, "seconds": r[0], "queued": r[1], "failed": r[2]} for (p, s), r in zip(photos, results, strict=True)], "peak_rss_mb": peak}, indent=2), encoding="utf-8")
     return 0 if not any(r[2] for r in results) else 1
 
 

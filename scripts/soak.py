@@ -145,7 +145,7 @@ def main() -> int:
         f"(growth {report['photos_growth_after_warmup_mb']} MB, highest sample {report['photos_rss_max_mb']} MB); peak RSS {report['peak_rss_mb']} MB"
     )
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
+        args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
     return 0
 
 

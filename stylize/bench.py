@@ -92,7 +92,7 @@ def cpu_figures(stylizer: Stylizer) -> dict:
 
 def _cpuinfo() -> str:
     try:
-        return Path("/proc/cpuinfo").read_text()
+        return Path("/proc/cpuinfo").read_text(encoding="utf-8")
     except OSError:
         return ""
 
@@ -221,7 +221,7 @@ with tempfile.TemporaryDirectory() as empty:
 def load_all_fresh(runtime: str) -> tuple[float | None, float | None]:
     """(RSS in MB, ms to read and compile them) of a fresh process that loads all seven models as
     the page does — on ``runtime``, the predict model on LiteRT — with nothing compiled before."""
-    done = subprocess.run([sys.executable, "-c", LOAD_CHILD, runtime], capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-c", LOAD_CHILD, runtime], capture_output=True, encoding="utf-8", timeout=300)
     if done.returncode != 0 or not done.stdout.strip():
         return None, None
     rss, ms = json.loads(done.stdout.strip().splitlines()[-1])

@@ -7,6 +7,8 @@ A user's mistake ends with one line on stderr and exit status 2; only a bug show
 from __future__ import annotations
 
 import argparse
+import codecs
+import io
 import json
 import os
 import sys
@@ -107,7 +109,16 @@ def _tile_side(text: str) -> int:
     return value
 
 
+def _printable_anywhere() -> None:
+    """Under an ASCII locale (``LC_ALL=C`` without Python's UTF-8 mode) a "—" or "≈" in a message
+    would raise instead of printing: such characters become "?" there, and the command still works."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and codecs.lookup(stream.encoding).name != "utf-8":
+            stream.reconfigure(errors="replace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _printable_anywhere()
     args = build_parser().parse_args(argv)
     try:
         stylizer = Stylizer.from_settings(Settings.from_env())
@@ -268,7 +279,7 @@ def _check_writable(path: Path) -> None:
 
 def _write_json(path: Path, body: dict) -> None:
     try:
-        path.write_text(json.dumps(body, indent=2))
+        path.write_text(json.dumps(body, indent=2), encoding="utf-8")
     except OSError as exc:
         raise InputError(f"The figures could not be written to {path} ({exc.strerror}); give a writable path.") from exc
 

@@ -9,7 +9,7 @@ _STATUS = Path("/proc/self/status")
 
 def _status_mb(field: str) -> float | None:
     try:
-        for line in _STATUS.read_text().splitlines():
+        for line in _STATUS.read_text(encoding="utf-8").splitlines():
             if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024.0
     except OSError:
@@ -30,7 +30,7 @@ def peak_rss_mb() -> float | None:
 def reset_peak() -> bool:
     """Start measuring the peak afresh (Linux ``clear_refs`` 5); False where that is not possible."""
     try:
-        Path("/proc/self/clear_refs").write_text("5")
+        Path("/proc/self/clear_refs").write_text("5", encoding="utf-8")
         return True
     except OSError:
         return False

@@ -23,6 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("STYLIZE_SHARED_DIR", ROOT.parent / "shared")).resolve()
 BUCKET = "stylize-test-models"
 PREFIX = "v1"
+# The commands these tests start write UTF-8, as they would to a person's terminal, and the tests
+# read it as UTF-8 whatever this machine's locale (CI may run under LC_ALL=C without Python's
+# UTF-8 mode); test_cli checks the commands under an ASCII locale on their own.
+os.environ.setdefault("PYTHONIOENCODING", "utf-8")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -89,7 +93,7 @@ def moto_server(**env):
 @contextlib.contextmanager
 def page_process(port: int, env: dict, log: Path):
     """The page served as the container serves it (streamlit run serve.py) on 127.0.0.1:``port``."""
-    with open(log, "w") as out:
+    with open(log, "w", encoding="utf-8") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port", str(port), "--server.address", "127.0.0.1"],
             cwd=ROOT,

@@ -111,7 +111,7 @@ def test_four_12_megapixel_paintings_at_once_stay_within_the_page_memory(shared,
         cwd=ROOT,
         env={**os.environ, "MALLOC_ARENA_MAX": "2"},  # as the page's container runs (Dockerfile)
         capture_output=True,
-        text=True,
+        encoding="utf-8",
         timeout=600,
     )
     assert ran.returncode == 0, ran.stderr[-2000:]

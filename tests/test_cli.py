@@ -16,7 +16,7 @@ def run_cli(*args, env_extra=None, cache=None):
     env = {**os.environ, **(env_extra or {})}
     if cache is not None:
         env["STYLIZE_CACHE_DIR"] = str(cache)
-    return subprocess.run([sys.executable, "-m", "stylize", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "stylize", *args], cwd=ROOT, env=env, capture_output=True, encoding="utf-8", timeout=300)
 
 
 def test_fetch_styles_and_run_from_s3(seeded_bucket, shared, tmp_path):
@@ -87,6 +87,26 @@ def test_a_photo_larger_than_the_runtime_paints_whole_is_painted_in_tiles(shared
         assert Image.open(out).size == (2400, 1800)
 
 
+def test_the_commands_work_under_an_ascii_locale(shared, tmp_path):
+    """A terminal or container without a UTF-8 locale (LC_ALL=C, Python's UTF-8 mode off) gets
+    the same results, with "×" and "—" printed as "?" instead of a UnicodeEncodeError."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONIOENCODING", "LANG", "LC_ALL", "LC_CTYPE")}
+    env.update({"LC_ALL": "C", "PYTHONUTF8": "0", "STYLIZE_MODEL_STORE": str(shared), "STYLIZE_CACHE_DIR": str(tmp_path / "cache")})
+    out = tmp_path / "painted.png"
+    for args, code in (
+        (["run", str(shared / "photos" / "boy.jpg"), "--style", "Starry Night", "--mask", "full", "-o", str(out)], 0),
+        (["run", str(shared / "photos" / "boy.jpg"), "--style", "Mona Lisa", "-o", str(out)], 2),
+    ):
+        ran = subprocess.run([sys.executable, "-m", "stylize", *args], cwd=ROOT, env=env, capture_output=True, timeout=300)
+        stdout, stderr = ran.stdout.decode("ascii"), ran.stderr.decode("ascii")  # nothing but ASCII reaches such a terminal
+        assert ran.returncode == code, stderr
+        assert "Traceback" not in stderr and "UnicodeEncodeError" not in stderr
+        if code == 0:
+            assert "640?426" in stdout and Image.open(out).size == (640, 426), stdout
+        else:
+            assert [line for line in stderr.splitlines() if line.startswith("error: ")] and "no style called" in stderr, stderr
+
+
 def test_unreachable_store_is_one_line(tmp_path):
     ran = run_cli(
         "fetch",
@@ -103,7 +123,7 @@ def test_bench_prints_and_writes_its_figures(shared, tmp_path):
     out = tmp_path / "bench.json"
     ran = run_cli("bench", "--runs", "1", "--frames", "3", "--flicker-frames", "8", "--profile", "--json", str(out), env_extra={"STYLIZE_MODEL_STORE": str(shared)}, cache=tmp_path / "cache")
     assert ran.returncode == 0, ran.stderr
-    figures = json.loads(out.read_text())
+    figures = json.loads(out.read_text(encoding="utf-8"))
     assert figures["runtimes"] == ["openvino", "litert"] and figures["default_runtime"] == "openvino"
     models = {(m["name"], m["runtime"], m["inference_precision"]): m for m in figures["models"]}
     names = ("predict-int8", "int8", "fp16", "dynamic", "selfie", "selfie-landscape", "deeplabv3", "deeplabv3-gpu", "segm-lite", "face-short", "face-full")

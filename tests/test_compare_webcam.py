@@ -189,7 +189,7 @@ def test_a_comparison_of_a_12_megapixel_photo_at_full_size_is_bounded(shared, st
 
     done = subprocess.run(
         [sys.executable, "-c", COMPARE_LARGE, str(shared), str(tmp_path / "cache"), str(shared / "photos" / "boy.jpg")],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        cwd=ROOT, capture_output=True, encoding="utf-8", timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     figures = json.loads(done.stdout.strip().splitlines()[-1])

@@ -47,7 +47,7 @@ def run_convert(manifest, source, target) -> dict[str, Written]:
     it wrote (by manifest name), with the written files' digests."""
     done = subprocess.run(
         [sys.executable, "-m", "stylize", "convert", "--from", str(source), "--to", str(target)],
-        cwd=ROOT, capture_output=True, text=True, timeout=1200,
+        cwd=ROOT, capture_output=True, encoding="utf-8", timeout=1200,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     names = {a.key: a.name for a in manifest.assets}
@@ -120,7 +120,7 @@ def test_a_second_convert_changes_no_published_object(converted, manifest, aws_e
     def publish():
         return subprocess.run(
             [sys.executable, "-m", "stylize", "publish", "--from", str(target), "--to", "s3://converted-models/v1"],
-            cwd=ROOT, capture_output=True, text=True, timeout=600,
+            cwd=ROOT, capture_output=True, encoding="utf-8", timeout=600,
         )
 
     once = publish()
@@ -180,7 +180,7 @@ def test_tensorflow_model_computes_what_the_float32_file_does_at_any_size(shared
     np.save(vector_file, inputs[1])
     done = subprocess.run(
         [sys.executable, "-c", TF_MODEL_CHECK, str(rebuilt), str(shared / "photos" / "man_in_suit.jpg"), str(vector_file)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT, capture_output=True, encoding="utf-8", timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     figures = json.loads(done.stdout.strip().splitlines()[-1])

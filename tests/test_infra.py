@@ -42,13 +42,13 @@ def cfn_yaml(path: Path) -> dict:
         return {suffix: loader.construct_mapping(node, deep=True)}
 
     Loader.add_multi_constructor("!", tag)
-    return yaml.load(path.read_text(), Loader=Loader)
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=Loader)
 
 
 def test_templates_lint_clean():
     assert {p.name for p in TEMPLATES} == {"bucket.yaml", "service.yaml"}
     cfn_lint = Path(sys.executable).with_name("cfn-lint")  # the venv's own
-    lint = subprocess.run([str(cfn_lint), *map(str, TEMPLATES)], capture_output=True, text=True)
+    lint = subprocess.run([str(cfn_lint), *map(str, TEMPLATES)], capture_output=True, encoding="utf-8")
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
@@ -70,7 +70,7 @@ def stack(aws_env):
     """The bucket template deployed through moto's CloudFormation API."""
     cfn = boto3.client("cloudformation")
     name = f"models-{uuid.uuid4().hex[:8]}"
-    cfn.create_stack(StackName=name, TemplateBody=(ROOT / "infra" / "bucket.yaml").read_text(), Parameters=[{"ParameterKey": "ModelsPrefix", "ParameterValue": "v1"}])
+    cfn.create_stack(StackName=name, TemplateBody=(ROOT / "infra" / "bucket.yaml").read_text(encoding="utf-8"), Parameters=[{"ParameterKey": "ModelsPrefix", "ParameterValue": "v1"}])
     cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=name)["Stacks"][0]["Outputs"]}
     return outputs
@@ -114,7 +114,7 @@ def test_deployed_app_policy_grants_no_write(stack):
 
 
 def publish(source: Path, store: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "stylize", "publish", "--from", str(source), "--to", store], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "stylize", "publish", "--from", str(source), "--to", store], cwd=ROOT, capture_output=True, encoding="utf-8", timeout=300)
 
 
 def test_publish_then_fetch_then_publish_again(stack, shared, manifest, tmp_path):
@@ -187,7 +187,7 @@ def test_dockerfile_is_slim_non_root_runtime_only():
     assert "/_stcore/health" in by_cmd["HEALTHCHECK"][0].original
     installs = [c.original for c in by_cmd["RUN"] if "pip install" in c.original]
     assert installs == ["RUN pip install --no-compile -r requirements.txt"]
-    runtime = (ROOT / "requirements.txt").read_text().lower()
+    runtime = (ROOT / "requirements.txt").read_text(encoding="utf-8").lower()
     assert "tensorflow" not in runtime and "pytest" not in runtime and "moto" not in runtime
     copied = [c.value[0] for c in by_cmd["COPY"]]
     assert {"app.py", "page", "stylize"} <= set(copied), "the page's frame, its sections and the library"
@@ -239,7 +239,7 @@ def test_service_template_scales_the_service_it_defines():
     assert tracking["TargetValue"] == {"Ref": "TargetCpuPercent"}
     assert 0 < tracking["ScaleOutCooldown"] < tracking["ScaleInCooldown"], "out quickly, in slowly"
     # the README's capacity figure and the template's target are the same number
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"at {parameters['TargetCpuPercent']['Default']} % (`TargetCpuPercent`)" in readme
 
     # a leaving task: the load balancer drains it (open WebSockets, webcam sessions) before ECS
@@ -263,8 +263,8 @@ def test_local_load_balancer_is_configured_like_the_alb(tmp_path):
     assert "cookie AWSALB insert" in config and "option redispatch" in config
     assert config.count(" check ") == 2 and "cookie page1" in config and "cookie page2" in config
     assert "cookie" not in haproxy_config(8080, [9001, 9002], sticky=False)
-    (tmp_path / "haproxy.cfg").write_text(config)
-    checked = subprocess.run([haproxy_binary(), "-c", "-f", str(tmp_path / "haproxy.cfg")], capture_output=True, text=True)
+    (tmp_path / "haproxy.cfg").write_text(config, encoding="utf-8")
+    checked = subprocess.run([haproxy_binary(), "-c", "-f", str(tmp_path / "haproxy.cfg")], capture_output=True, encoding="utf-8")
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
@@ -300,7 +300,7 @@ def test_container_start_with_a_dead_store_serves_the_page(tmp_path):
         "AWS_DEFAULT_REGION": "us-east-1",
     }
     started = time.monotonic()
-    proc = subprocess.Popen(["sh", "-c", command], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(["sh", "-c", command], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding="utf-8")
     try:
         wait_for_http(f"http://127.0.0.1:{port}/_stcore/health", timeout=90)
         waited = time.monotonic() - started
@@ -320,7 +320,7 @@ def test_container_start_with_a_dead_store_serves_the_page(tmp_path):
 def test_local_stand_in_command(shared):
     ran = subprocess.run(
         [sys.executable, str(ROOT / "infra" / "local_stack.py"), "--from", str(shared), "--smoke", "--s3-port", str(free_port()), "--page-port", str(free_port())],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, encoding="utf-8", timeout=300,
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "bucket stack created" in ran.stdout and "41 uploaded" in ran.stdout and "open http://127.0.0.1:" in ran.stdout

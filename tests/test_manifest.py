@@ -54,7 +54,7 @@ def test_unknown_names_say_what_to_do(manifest):
 
 def test_broken_manifest_is_one_clear_error(tmp_path):
     bad = tmp_path / "manifest.toml"
-    bad.write_text("[[asset]\nkey=")
+    bad.write_text("[[asset]\nkey=", encoding="utf-8")
     with pytest.raises(StylizeError, match="not valid TOML"):
         load_manifest(bad)
     with pytest.raises(StylizeError, match="does not exist"):

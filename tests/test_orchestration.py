@@ -233,8 +233,8 @@ def test_progress_total_forgets_a_missing_file(tmp_path):
 def test_the_cli_says_one_sentence_and_with_stylize_debug_the_causes(tmp_path):
     env = {**os.environ, "STYLIZE_MODEL_STORE": str(tmp_path / "empty"), "STYLIZE_CACHE_DIR": str(tmp_path / "cache")}
     (tmp_path / "empty").mkdir()
-    plain = subprocess.run([sys.executable, "-m", "stylize", "fetch"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    plain = subprocess.run([sys.executable, "-m", "stylize", "fetch"], cwd=ROOT, env=env, capture_output=True, encoding="utf-8", timeout=120)
     assert plain.returncode == 2 and plain.stderr.startswith("error: ") and len(plain.stderr.strip().splitlines()) == 1, plain.stderr
-    debug = subprocess.run([sys.executable, "-m", "stylize", "fetch"], cwd=ROOT, env={**env, "STYLIZE_DEBUG": "1"}, capture_output=True, text=True, timeout=120)
+    debug = subprocess.run([sys.executable, "-m", "stylize", "fetch"], cwd=ROOT, env={**env, "STYLIZE_DEBUG": "1"}, capture_output=True, encoding="utf-8", timeout=120)
     assert debug.returncode == 2 and debug.stderr.startswith(plain.stderr.strip().splitlines()[0])
     assert "FileNotFoundError" in debug.stderr and "direct cause" in debug.stderr, "the operator sees the chain of causes"

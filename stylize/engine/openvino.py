@@ -196,7 +196,7 @@ def cpu_has_vnni(cpuinfo: str | None = None) -> bool:
     OpenVINO's own default behaviour."""
     if cpuinfo is None:
         try:
-            cpuinfo = Path("/proc/cpuinfo").read_text()
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8")
         except OSError:
             return True
     flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), None)

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.reliability
 @contextlib.contextmanager
 def tmpfs(path, size: str):
     path.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, text=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, encoding="utf-8")
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip() or 'not root'}); CI runs as root and can")
     try:
@@ -61,7 +61,7 @@ def test_read_only_cache_filled_by_fetch_is_read_and_writes_go_elsewhere(shared,
         # and the CLI says nothing alarming: it works
         ran = subprocess.run(
             [sys.executable, "-m", "stylize", "run", str(shared / "photos" / "boy.jpg"), "--style", "style5", "-o", str(tmp_path / "out.png")],
-            cwd=ROOT, env={**os.environ, "STYLIZE_CACHE_DIR": str(cache), "STYLIZE_MODEL_STORE": str(shared)}, capture_output=True, text=True, timeout=300,
+            cwd=ROOT, env={**os.environ, "STYLIZE_CACHE_DIR": str(cache), "STYLIZE_MODEL_STORE": str(shared)}, capture_output=True, encoding="utf-8", timeout=300,
         )
         assert ran.returncode == 0, ran.stderr
         assert "Traceback" not in ran.stderr
@@ -75,7 +75,7 @@ def test_read_only_empty_cache_falls_back_to_a_private_one(shared, tmp_path, man
         assert good(path, manifest.predict) and not path.is_relative_to(cache)
         ran = subprocess.run(
             [sys.executable, "-m", "stylize", "run", str(shared / "photos" / "boy.jpg"), "--style", "style5", "-o", str(tmp_path / "out.png")],
-            cwd=ROOT, env={**os.environ, "STYLIZE_CACHE_DIR": str(cache), "STYLIZE_MODEL_STORE": str(shared)}, capture_output=True, text=True, timeout=300,
+            cwd=ROOT, env={**os.environ, "STYLIZE_CACHE_DIR": str(cache), "STYLIZE_MODEL_STORE": str(shared)}, capture_output=True, encoding="utf-8", timeout=300,
         )
         assert ran.returncode == 0 and "Traceback" not in ran.stderr, ran.stderr
 
@@ -96,11 +96,11 @@ def test_full_disk_is_one_sentence_and_leaves_nothing(shared, tmp_path, manifest
 
 def test_cache_path_is_a_file(shared, tmp_path, manifest, photo_bytes):
     blocker = tmp_path / "cache"
-    blocker.write_text("not a folder")
+    blocker.write_text("not a folder", encoding="utf-8")
     stylizer = Stylizer.from_settings(Settings(model_store=str(shared), cache_dir=blocker))
     assert stylizer.store.cache_dir != blocker and "cannot be written" in stylizer.store.fallback_reason
     assert stylizer.stylize(photo_bytes("boy.jpg"), "style2", StylizeOptions(mask="full")).image.shape == (426, 640, 3)
-    assert blocker.read_text() == "not a folder", "the user's file is left alone"
+    assert blocker.read_text(encoding="utf-8") == "not a folder", "the user's file is left alone"
 
 
 def test_folder_where_a_model_file_belongs_is_replaced(shared, tmp_path, manifest):
@@ -143,7 +143,7 @@ def test_output_path_checked_before_the_work(shared, tmp_path):
     started = time.monotonic()
     ran = subprocess.run(
         [sys.executable, "-m", "stylize", "run", str(shared / "photos" / "boy.jpg"), "--style", "style1", "-o", str(tmp_path / "missing" / "out.png")],
-        cwd=ROOT, env={**os.environ, "STYLIZE_CACHE_DIR": str(tmp_path / "c"), "STYLIZE_MODEL_STORE": str(shared)}, capture_output=True, text=True, timeout=120,
+        cwd=ROOT, env={**os.environ, "STYLIZE_CACHE_DIR": str(tmp_path / "c"), "STYLIZE_MODEL_STORE": str(shared)}, capture_output=True, encoding="utf-8", timeout=120,
     )
     assert ran.returncode == 2 and ran.stderr.startswith("error: The output") and "Traceback" not in ran.stderr
     assert not (tmp_path / "c" / "models").exists(), "refused before any model was fetched"

@@ -150,7 +150,7 @@ def test_a_silent_store_fails_a_whole_fetch_within_30_s_by_default(aws_env, tmp_
 def test_four_processes_fetch_into_one_cache(seeded_bucket, tmp_path, manifest):
     cache = tmp_path / "shared-cache"
     env = {**os.environ, "STYLIZE_MODEL_STORE": seeded_bucket, "STYLIZE_CACHE_DIR": str(cache)}
-    procs = [subprocess.Popen([sys.executable, "-m", "stylize", "fetch"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    procs = [subprocess.Popen([sys.executable, "-m", "stylize", "fetch"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding="utf-8") for _ in range(4)]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, outs
     for asset in manifest.required():
