@@ -26,7 +26,8 @@ PREFIX = "v1"
 # The commands these tests start write UTF-8, as they would to a person's terminal, and the tests
 # read it as UTF-8 whatever this machine's locale (CI may run under LC_ALL=C without Python's
 # UTF-8 mode); test_cli checks the commands under an ASCII locale on their own.
-os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+if not os.environ.get("PYTHONIOENCODING"):
+    os.environ["PYTHONIOENCODING"] = "utf-8"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
