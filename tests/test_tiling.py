@@ -14,7 +14,7 @@ from stylize import StylizeOptions
 from stylize.engine.base import Quantized
 from stylize.engine.litert import LiteRTEngine
 from stylize.engine.openvino import OpenVINOEngine
-from stylize.engine.stages import Norm, norm_moments
+from stylize.engine.stages import Norm, channel_histograms, norm_moments
 from stylize.imaging import from_unit_float, psnr, to_unit_float
 from stylize.tiling import crop_side, paint_tiled, spans, tile_plan
 
@@ -54,6 +54,21 @@ def test_quantized_statistics_by_histogram_equal_the_same_arithmetic_on_every_pi
     mean_p, variance_p = norm_moments(real, plain)
     np.testing.assert_allclose(mean_p.ravel(), real.astype(np.float64).mean(axis=(0, 1, 2)), rtol=1e-6)
     np.testing.assert_allclose(variance_p.ravel(), real.astype(np.float64).var(axis=(0, 1, 2)), rtol=1e-5, atol=1e-7)
+
+
+def test_channel_histograms_count_every_value_of_every_channel():
+    """Counted two channels at a time as 16-bit numbers: the same counts as one channel at a time,
+    for int8 and uint8, odd and even channel counts, rows past a whole number of chunks."""
+    rng = np.random.default_rng(1)
+    for dtype, channels in ((np.int8, 1), (np.int8, 2), (np.int8, 3), (np.uint8, 8), (np.uint8, 5), (np.int8, 32)):
+        info = np.iinfo(dtype)
+        x = rng.integers(info.min, int(info.max) + 1, size=(1, 133, 71, channels), dtype=dtype)
+        x[0, :40, :, 0] = info.min  # the extremes, many times over
+        x[0, -3:, :, -1] = info.max
+        counts = channel_histograms(x)
+        expected = np.stack([np.bincount(x[..., c].ravel().astype(np.int64) - int(info.min), minlength=256) for c in range(channels)])
+        assert counts.shape == (channels, 256)
+        np.testing.assert_array_equal(counts, expected, err_msg=f"{dtype.__name__}, {channels} channels")
 
 
 def picture(shared, width: int, height: int) -> np.ndarray:
