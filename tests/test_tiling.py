@@ -4,6 +4,7 @@ the whole picture's statistics are computed as the file computes them."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -16,7 +17,7 @@ from stylize.engine.litert import LiteRTEngine
 from stylize.engine.openvino import OpenVINOEngine
 from stylize.engine.stages import Norm, channel_histograms, norm_moments
 from stylize.imaging import from_unit_float, psnr, to_unit_float
-from stylize.tiling import crop_side, paint_tiled, spans, tile_plan
+from stylize.tiling import MARGIN, crop_side, paint_tiled, spans, stage_margin, tile_plan
 
 
 @pytest.mark.parametrize("align", [1, 4])
@@ -93,6 +94,18 @@ def test_any_tile_size_paints_the_same_picture(stylizer, shared, vector, engine,
     assert tile_plan(plan, 1000, 604, 256).most >= 6
     assert tiled.shape == whole.shape == (604, 1000, 3) and tiled.dtype == np.uint8
     assert np.array_equal(tiled, whole)
+
+
+@pytest.mark.parametrize("transfer", ["int8", "fp16"])
+def test_each_stage_reaches_as_far_as_its_convolutions(stylizer, transfer):
+    """The margins come from the graph: the first stage's 9×9, two strided 3×3s and a 3×3 at a
+    quarter of the resolution reach 4 + (1+1) + (1+1)·2 + 1·4 = 14 pixels; each residual stage's
+    3×3 one; the upsamplings one input pixel and half a 3×3; the last 9×9 after its upsampling
+    4 + 1; the closing sigmoid none. A stage whose reach is not known keeps the old 16."""
+    plan, _ = stylizer.stage_models(stylizer.manifest.get("transfer", transfer), "openvino")
+    assert [stage.reach for stage in plan.stages] == [14, *[1] * 9, 2, 2, 5, 0]
+    assert [stage_margin(stage) for stage in plan.stages][:2] == [15, 2]
+    assert stage_margin(dataclasses.replace(plan.stages[1], reach=None)) == MARGIN == 16
 
 
 def seam_ratio(tiled: np.ndarray, whole: np.ndarray, borders_x: list[int], borders_y: list[int], band: int = 4) -> float:

@@ -99,7 +99,7 @@ def _find(schema, model, graph) -> list[Moments]:
     """Each normalisation's (mean, variance) tensors, in the graph's order: a ``MEAN`` whose
     output is subtracted (squared) from its own input, and the ``MEAN`` of that squared
     difference — stepping over the (de)quantize operations a quantized file puts between them."""
-    code = [_builtin(model.operatorCodes[op.opcodeIndex]) for op in graph.operators]
+    code = [builtin_code(model.operatorCodes[op.opcodeIndex]) for op in graph.operators]
     kinds = {getattr(schema.BuiltinOperator, n): n for n in ("MEAN", "SQUARED_DIFFERENCE", "QUANTIZE", "DEQUANTIZE")}
     producer = {t: i for i, op in enumerate(graph.operators) for t in op.outputs}
     consumers: dict[int, list[int]] = {}
@@ -160,5 +160,5 @@ def remove_unused(graph) -> None:
         graph.operators = kept
 
 
-def _builtin(code) -> int:
+def builtin_code(code) -> int:
     return max(code.builtinCode, code.deprecatedBuiltinCode)

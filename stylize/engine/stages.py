@@ -27,7 +27,7 @@ from fractions import Fraction
 import numpy as np
 
 from .base import Quantized
-from .moments import opened, remove_unused, write
+from .moments import builtin_code, opened, remove_unused, write
 
 STAGE = "stage:"
 _LOCK = threading.Lock()  # a split's graph is rewritten in place while one stage is written
@@ -57,6 +57,7 @@ class Stage:
     scale: Fraction  # of the outputs, relative to the inputs
     norm: Norm | None  # the normalisation whose activation this stage ends at (None: the last stage)
     width: int = 0  # values its inputs and outputs hold per input pixel (channels, scaled by resolution): what its memory grows with
+    reach: int | None = None  # input pixels past a pixel that its outputs there can depend on (None: not known, e.g. an operation it cannot read)
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,14 @@ def _rounded(values: np.ndarray, q: Quantized | None) -> np.ndarray:
     return (np.clip(np.rint(values / q.scale) + q.zero_point, info.min, info.max) - q.zero_point) * q.scale
 
 
+# Operations whose output at a pixel depends on their inputs at that pixel alone (and per-channel
+# constants); a pad only adds a border, which the convolution after it is counted for.
+_PER_PIXEL = (
+    "ADD", "SUB", "MUL", "DIV", "RSQRT", "SQRT", "SQUARED_DIFFERENCE", "QUANTIZE", "DEQUANTIZE", "LOGISTIC", "TANH",
+    "RELU", "RELU6", "LEAKY_RELU", "MAXIMUM", "MINIMUM", "CAST", "MIRROR_PAD", "PAD", "PADV2",
+)
+
+
 class _Split:
     """The network with its statistics as inputs, its operations assigned to stages."""
 
@@ -206,7 +215,8 @@ class _Split:
                     raise ValueError(f"stage {s} does not end at its normalisation")
             (r_in,), (r_out,) = resolution, out_resolution
             width = max(self._shape(t)[-1] * (r_out / r_in) ** 2 if t in given else self._shape(t)[-1] for t in (*taken, *given))
-            stages.append(Stage(s, tuple(map(self._name, taken)), (), tuple(map(self._name, given)), r_in, r_out / r_in, norm, math.ceil(width)))
+            reach = self._reach(s, taken)
+            stages.append(Stage(s, tuple(map(self._name, taken)), (), tuple(map(self._name, given)), r_in, r_out / r_in, norm, math.ceil(width), reach))
         self.kept = [self._kept(s) for s in range(count)]  # each stage's operations, found once
         channel_inputs = [self._channel_inputs(s) for s in range(count)]
         self.plan = StagePlan(
@@ -215,6 +225,59 @@ class _Split:
             self._name(output),
             tuple(dataclasses.replace(st, channels=tuple(map(self._name, ch))) for st, ch in zip(stages, channel_inputs, strict=True)),
         )
+
+    def _reach(self, s: int, taken: list[int]) -> int | None:
+        """How far (in the stage's input pixels) the stage's outputs at a pixel can see: each
+        convolution adds half its kernel and its stride, at its own input's resolution (a VALID one
+        that no pad centres, its whole kernel), and an upsampling one input pixel; per-pixel
+        operations add nothing. None for an operation of any other kind."""
+        ops, kinds = self.graph.operators, self.schema.BuiltinOperator
+        convs = {kinds.CONV_2D, kinds.DEPTHWISE_CONV_2D}
+        upsampling = {kinds.RESIZE_NEAREST_NEIGHBOR: 1, kinds.RESIZE_BILINEAR: 2}
+        per_pixel = {getattr(kinds, n) for n in _PER_PIXEL}
+        pads = {kinds.MIRROR_PAD, kinds.PAD, kinds.PADV2}
+        producer = {int(t): i for i, op in enumerate(ops) for t in op.outputs}
+
+        def kind_of(i: int) -> int:
+            return builtin_code(self.model.operatorCodes[ops[i].opcodeIndex])
+
+        def padded(tensor: int) -> bool:  # made by a pad, perhaps then (de)quantized
+            while tensor in producer:
+                kind = kind_of(producer[tensor])
+                if kind in pads:
+                    return True
+                if kind not in (kinds.QUANTIZE, kinds.DEQUANTIZE, kinds.CAST):
+                    return False
+                tensor = int(ops[producer[tensor]].inputs[0])
+            return False
+
+        side = self._shape(taken[0])[1]
+        reach = dict.fromkeys(taken, Fraction(0))
+        for i in sorted(i for i in self.spatial_ops if self.stage_of[i] == s):
+            op = ops[i]
+            kind = kind_of(i)
+            inputs = [int(t) for t in op.inputs if int(t) in reach]
+            if not inputs:
+                continue
+            before = max(reach[t] for t in inputs)
+            # one of this operation's input pixels, in the stage's (the network halves and doubles; a pad adds a border)
+            pixel = Fraction(2) ** round(math.log2(side / self._shape(inputs[0])[1]))
+            if kind in convs:
+                options = op.builtinOptions
+                kernel = self._shape(int(op.inputs[1]))[1:3]
+                dilation = max(getattr(options, "dilationHFactor", 1), getattr(options, "dilationWFactor", 1), 1)
+                span = (max(kernel) - 1) * dilation
+                centred = options.padding == self.schema.Padding.SAME or padded(inputs[0])
+                grows = (span // 2 if centred else span) + max(options.strideH, options.strideW) - 1
+            elif kind in upsampling:
+                grows = upsampling[kind]
+            elif kind in per_pixel:
+                grows = 0
+            else:
+                return None
+            for t in op.outputs:
+                reach[int(t)] = before + grows * pixel
+        return math.ceil(max(reach.values()))
 
     def _kept(self, s: int) -> list[int]:
         """Indices of the operations stage ``s``'s file keeps: its own and the per-channel ones it uses."""
