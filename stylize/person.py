@@ -67,4 +67,6 @@ def keep_weights(person: np.ndarray, faces: list[Face], options, person_styled: 
 
 
 def _with_faces(weight: np.ndarray, faces: np.ndarray | None) -> np.ndarray:
-    return weight if faces is None else np.maximum(weight, faces.astype(np.float32))
+    if faces is not None:
+        weight[faces] = 1.0  # in place (the weight is this call's own): no float copy of the face mask
+    return weight
