@@ -23,6 +23,7 @@ from .errors import InputError
 from .faces import Face
 from .imaging import composite, photo_pixels
 from .manifest import Asset, Manifest
+from .memory import give_back
 from .options import StylizeOptions
 from .plan import PaintPlan
 from .result import Result
@@ -88,6 +89,9 @@ class Request:
         with self.admitted(rgb, plan):
             painted, person_painted, masks = self.paint(rgb, plan)
             image, keep = self.finish(rgb, painted, person_painted, masks)
+            del painted, person_painted
+            if plan.tiled:  # its tile buffers, freed, back to the system before the next painting is admitted
+                give_back()
         options = self.options
         return Result(
             image,
