@@ -23,7 +23,7 @@ MAX_RADIO_CHOICES = 4  # more transfer models than this are offered in a select
 SIZES = {"1024": 1024, "512": 512, "full": None}  # the result's long side
 STROKES = {"Fine": None, "Medium": 768, "Coarse": 384}  # the long side the network paints at
 DEFAULT_MS_PER_MEGAPIXEL = 330.0  # int8 on OpenVINO here, until this visitor's own result says better
-DEFAULT_MS_PER_MEGAPIXEL_TILED = 600.0  # a result beyond the runtime's whole-picture limit, painted in tiles (12 MP: 6–8 s here)
+DEFAULT_MS_PER_MEGAPIXEL_TILED = 330.0  # a result beyond the runtime's whole-picture limit, painted in tiles (12 MP: 3.1–4.3 s here)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
