@@ -3,7 +3,6 @@ result's size, each with what it costs."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import streamlit as st
@@ -22,8 +21,6 @@ DEFAULT_SIZE = "1024"  # where a new photo starts
 MAX_RADIO_CHOICES = 4  # more transfer models than this are offered in a select
 SIZES = {"1024": 1024, "512": 512, "full": None}  # the result's long side
 STROKES = {"Fine": None, "Medium": 768, "Coarse": 384}  # the long side the network paints at
-DEFAULT_MS_PER_MEGAPIXEL = 330.0  # int8 on OpenVINO here, until this visitor's own result says better
-DEFAULT_MS_PER_MEGAPIXEL_TILED = 330.0  # a result beyond the runtime's whole-picture limit, painted in tiles (12 MP: 3.1–4.3 s here)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -179,18 +176,13 @@ def choose_size(stylizer: Stylizer, options: StylizeOptions, photo_size: tuple[i
     for the same ``photo`` (its id); a new photo starts at ``DEFAULT_SIZE`` (or its own size, when
     it is smaller)."""
     page = state()
-    whole_rate = page.ms_per_megapixel or DEFAULT_MS_PER_MEGAPIXEL
-    tiled_rate = page.ms_per_megapixel_tiled or max(DEFAULT_MS_PER_MEGAPIXEL_TILED, 1.5 * whole_rate)
 
     def seconds(key: str) -> float:
         sized = replace(options, max_side=SIZES[key])
         if stylizer.ready:  # the plan reads the transfer network's file: not while the store is still being read
-            planned = stylizer.plan(sized, *photo_size)
-            tiled, size = planned.tiled, planned.result
-        else:
-            size = output_size(*photo_size, SIZES[key])
-            tiled = max(size) > MAX_PAINT_SIDE[options.runtime or "openvino"]
-        return (tiled_rate if tiled else whole_rate) * math.prod(size) / 1e6 / 1000
+            return page.costs.seconds(photo_size, stylizer.plan(sized, *photo_size))
+        size = output_size(*photo_size, SIZES[key])
+        return page.costs.speed * page.costs.modelled_ms(photo_size, size, size, max(size) > MAX_PAINT_SIDE[options.runtime or "openvino"]) / 1000
 
     def label(key: str) -> str:  # fixed for a photo: a widget whose options change starts afresh
         if photo_size is None:

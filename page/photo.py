@@ -9,7 +9,7 @@ import hashlib
 import streamlit as st
 
 from stylize import Result, Style, StylizeOptions, Stylizer
-from stylize.imaging import fit_within
+from stylize.imaging import fit_within, image_size
 
 from .labels import MASK_TITLES, model_label, runtime_key, runtime_title
 from .state import state
@@ -40,11 +40,7 @@ def paint(stylizer: Stylizer, photo: bytes, style: str | Style, options: Stylize
     if cached and cached[0] == key:
         return cached[1]
     result = stylizer.stylize(photo, style, options, progress=None if view is None else view.tile_painted, waiting=None if view is None else view.queued)
-    rate = result.total_ms / max(0.05, result.image.shape[0] * result.image.shape[1] / 1e6)
-    if result.tiles:  # tiles cost more a pixel than a whole painting
-        page.ms_per_megapixel_tiled = rate
-    else:
-        page.ms_per_megapixel = rate
+    page.costs = page.costs.learned(image_size(photo), result)  # the next size estimates run at this painting's speed
     # kept for the session: the page never reads the mask (160 MB at 40 MP), and shows the original
     # at most DISPLAY_SIDE px (the comparison paints at 640): a 12 MP one is 36 MB a visitor
     result = dataclasses.replace(result, keep_weight=None, original=fit_within(result.original, DISPLAY_SIDE))

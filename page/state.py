@@ -4,12 +4,13 @@ so every section reads and writes named fields instead of string keys."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import streamlit as st
 
 from stylize import Result
 from stylize.compare import Comparison
+from stylize.estimate import CostModel
 from stylize.webcam import LiveStylizer
 
 KEY = "page_state"
@@ -21,8 +22,7 @@ class PageState:
     comparison: tuple[tuple, Comparison] | None = None  # (result_key it measured, the comparison)
     size_photo: str | None = None  # the photo (its id) whose size choice is remembered…
     size_choice: str | None = None  # …and that choice
-    ms_per_megapixel: float | None = None  # this visitor's own painting rate, whole…
-    ms_per_megapixel_tiled: float | None = None  # …and in tiles: the size estimates use them
+    costs: CostModel = field(default_factory=CostModel)  # the size estimates' model, at the speed of this visitor's last painting
     live: LiveStylizer | None = None  # the webcam's painter
     seen: bool = False  # set on a session's first run (a browser that reconnects to another process has no such mark)
     upload_round: int = 0  # bumped when a visitor was moved here: fresh uploaders

@@ -69,6 +69,30 @@ def test_plan_tiles_only_what_is_longer_than_a_runtime_paints_whole():
     assert not big.mask_alongside and plan(StylizeOptions(), 640, 480, tiling).mask_alongside, "a tiled painting's mask waits for it"
 
 
+def test_the_time_estimate_runs_at_the_speed_of_the_visitors_last_painting():
+    """After one result the model gives that result's own plan exactly the time it took (its
+    queueing left out), and every other plan the same multiple of the reference machine's time; a
+    picture in tiles costs its tiled rate, a larger photo its decode."""
+    import dataclasses
+
+    from stylize.estimate import CostModel
+    from stylize.result import Result
+
+    tiling = Limits(whole_side=2048, tile_side=512, stages=ONE_STAGE)
+    model = CostModel()
+    small = plan(StylizeOptions(max_side=1024), 1536, 1024, tiling)
+    taken = Result(np.zeros((683, 1024, 3), np.uint8), np.zeros((683, 1024, 3), np.uint8), None, StylizeOptions(), "s", {"queued": 900.0}, paint_size=small.paint, elapsed_ms=1400.0)
+    learned = model.learned((1536, 1024), taken)
+    assert learned.seconds((1536, 1024), small) == pytest.approx(0.5), "1.4 s, less 0.9 s queued"
+    assert learned.speed == pytest.approx(500.0 / model.modelled_ms((1536, 1024), small.paint, small.result, False))
+    big = plan(StylizeOptions(max_side=None), 4000, 3000, tiling)
+    assert big.tiled
+    assert learned.seconds((4000, 3000), big) == pytest.approx(learned.speed * model.seconds((4000, 3000), big))
+    assert model.seconds((4000, 3000), big) > dataclasses.replace(model, tiled_ms_per_mp=model.whole_ms_per_mp).seconds((4000, 3000), big)
+    assert model.seconds((4000, 3000), small) > model.seconds((1536, 1024), small), "the larger photo takes longer to decode"
+    assert model.learned((1536, 1024), dataclasses.replace(taken, elapsed_ms=0.0, timings_ms={})) == model, "a result with no time says nothing"
+
+
 def test_plan_names_the_models_and_styles_a_request_needs():
     p = plan(StylizeOptions(mix_with="style2", person_style="style3"), 640, 480, Limits(768), style="style1")
     assert p.transfer == StylizeOptions.transfer and p.segmenter == "selfie" and p.face_detector == PHOTO_FACES
