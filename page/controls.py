@@ -182,7 +182,7 @@ def choose_size(stylizer: Stylizer, options: StylizeOptions, photo_size: tuple[i
         if stylizer.ready:  # the plan reads the transfer network's file: not while the store is still being read
             return page.costs.seconds(photo_size, stylizer.plan(sized, *photo_size))
         size = output_size(*photo_size, SIZES[key])
-        return page.costs.speed * page.costs.modelled_ms(photo_size, size, size, max(size) > MAX_PAINT_SIDE[options.runtime or "openvino"]) / 1000
+        return page.costs.seconds_at(photo_size, size, size, max(size) > MAX_PAINT_SIDE[options.runtime or "openvino"])
 
     def label(key: str) -> str:  # fixed for a photo: a widget whose options change starts afresh
         if photo_size is None:

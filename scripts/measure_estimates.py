@@ -81,7 +81,7 @@ def errors(model: CostModel, rows) -> list[tuple[str, str, float]]:
             if name == first:
                 continue
             height, width = result.image.shape[:2]
-            estimate = learned.speed * learned.modelled_ms(size, result.paint_size, (width, height), result.tiles > 0)
+            estimate = 1000.0 * learned.seconds_at(size, result.paint_size, (width, height), result.tiles > 0)
             found.append((first, name, 100.0 * (estimate - ms) / ms))
     return found
 

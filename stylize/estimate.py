@@ -43,7 +43,11 @@ class CostModel:
     def seconds(self, photo: tuple[int, int], plan: PaintPlan) -> float:
         """The expected time of the painting ``plan`` describes for a ``photo``-sized photo, in
         seconds (queueing not included)."""
-        return self.speed * self.modelled_ms(photo, plan.paint, plan.result, plan.tiled) / 1000.0
+        return self.seconds_at(photo, plan.paint, plan.result, plan.tiled)
+
+    def seconds_at(self, photo: tuple[int, int], paint: tuple[int, int], result: tuple[int, int], tiled: bool) -> float:
+        """``seconds`` for the sizes themselves, where there is no plan."""
+        return self.speed * self.modelled_ms(photo, paint, result, tiled) / 1000.0
 
     def learned(self, photo: tuple[int, int], result: Result) -> CostModel:
         """This model with its speed taken from ``result`` (of a ``photo``-sized photo): the time

@@ -126,12 +126,17 @@ def to_rgb(image: Image.Image) -> np.ndarray:
     return _pixels(image)
 
 
+def _band_rows(width: int, band_pixels: int) -> int:
+    """Rows of a ``width``-pixel picture in a band of about ``band_pixels``."""
+    return max(1, band_pixels // max(width, 1))
+
+
 def _pixels(image: Image.Image, band_pixels: int = 1 << 20) -> np.ndarray:
     """An RGB image's pixels, copied out a band of rows at a time: ``np.asarray`` would first
     join the whole picture's bytes, then copy them (a 40 MP photo: 240 MB on top of its own)."""
     width, height = image.size
     out = np.empty((height, width, 3), dtype=np.uint8)
-    rows = max(1, band_pixels // max(width, 1))
+    rows = _band_rows(width, band_pixels)
     for top in range(0, height, rows):
         band = image.crop((0, top, width, min(height, top + rows)))
         out[top : top + band.height] = np.asarray(band)
@@ -274,7 +279,7 @@ def composite(keep: np.ndarray, painted: np.ndarray, keep_weight: np.ndarray, ba
     that were four more pictures' worth (a 40 MP photo: 0.5 GB)."""
     height, width = painted.shape[:2]
     out = np.empty_like(painted)
-    rows = max(1, band_pixels // max(width, 1))
+    rows = _band_rows(width, band_pixels)
     for top in range(0, height, rows):
         band = slice(top, top + rows)
         mask = Image.fromarray(from_unit_float(keep_weight[band]), mode="L")
