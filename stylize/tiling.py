@@ -2,7 +2,8 @@
 
 The transfer network is run stage by stage (``engine/stages.py``): each stage over the whole
 picture, tile by tile, then — where it ends at an instance normalisation — that activation's mean
-and variance over the whole picture, which every tile of the later stages is fed. A stage's tiles
+and variance over the whole picture, which every tile of the later stages is fed (rounded as the
+file rounds them, or unrounded for a stage that normalises in float: ``Model.float_inputs``). A stage's tiles
 are cut with margins past its reach (a few convolutions): where a tile meets the picture's edge
 the network pads it as it pads the picture, elsewhere the margin is painted and dropped, so every
 tile's core is what the whole picture's painting has there — no seams, no blending. Every tile of
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
@@ -171,7 +172,10 @@ def paint_tiled(
             arrays.pop(name, None)
         arrays.update(zip(stage.outputs, outputs or [], strict=True))
         if stage.norm is not None:
-            channels[stage.norm.mean], channels[stage.norm.variance] = norm_moments(arrays[stage.norm.x], stage.norm)
+            norm = stage.norm
+            if any(norm.mean in m.float_inputs for st, m in zip(plan.stages, models, strict=True) if norm.mean in st.channels):
+                norm = replace(norm, mean_q=None, squared_q=None)  # taken unrounded, as a fused normalisation computes them
+            channels[norm.mean], channels[norm.variance] = norm_moments(arrays[norm.x], norm)
     return arrays[plan.output][0]
 
 

@@ -45,6 +45,7 @@ class FakeModel:
     delay: float = 0.0
     runs: int = 0
     inputs: tuple[TensorInfo, ...] = ()
+    float_inputs: frozenset[str] = frozenset()
     shapes_built: set = field(default_factory=set)
 
     def __post_init__(self) -> None:

@@ -1,6 +1,7 @@
 """The instance normalisations rewritten into OpenVINO's MVN (``engine/norms.py``): every one is
 found, the float model's painting is unchanged, the int8 model's is at least as close to the float
-reference as the shipped file's."""
+reference as the shipped file's; in the stages of a tiled painting, every normalisation that is fed
+its statistics takes them as float."""
 
 from __future__ import annotations
 
@@ -71,3 +72,24 @@ def test_fused_models_paint_as_the_originals(stylizers, stylizer, shared, size):
         shipped.append(psnr(painted(stylizers["never"], rgb, "int8"), reference))
         assert fused[-1] >= shipped[-1] - 1.0, f"{name}: fused {fused[-1]:.2f} dB, shipped {shipped[-1]:.2f} dB"
     assert np.mean(fused) >= np.mean(shipped) - 0.5, f"fused {fused}, shipped {shipped}"
+
+
+def test_every_fed_normalisation_of_a_stage_takes_float_statistics(stylizer):
+    """Each stage after the first applies the normalisation the stage before it ends at: on
+    OpenVINO its int8 chain (the statistics, the scale and the shift each rounded to 8 bits) is
+    rewritten into float arithmetic on float statistics, so the tiles normalise as the fused whole
+    network does; LiteRT keeps the file's arithmetic."""
+    import openvino as ov
+
+    asset = stylizer.manifest.get("transfer", "int8")
+    plan, models = stylizer.stage_models(asset, "openvino")
+    assert models[0].float_inputs == frozenset()
+    for before, stage, model in zip(plan.stages, plan.stages[1:], models[1:], strict=False):
+        assert model.float_inputs == {before.norm.mean, before.norm.variance} <= set(stage.channels)
+        assert model.norms_fused == 1
+        taken = {p.get_any_name(): p.get_element_type() for p in model._model.inputs}
+        assert taken[before.norm.mean] == taken[before.norm.variance] == ov.Type.f32
+        assert taken[stage.spatial[0]] == ov.Type.i8, "the activation itself still comes in 8 bits"
+        assert Counter(n.get_type_name() for n in model._model.get_ops())["Power"] == 1
+    _, on_litert = stylizer.stage_models(asset, "litert")
+    assert all(m.float_inputs == frozenset() for m in on_litert)

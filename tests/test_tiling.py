@@ -13,8 +13,6 @@ from PIL import Image
 
 from stylize import StylizeOptions
 from stylize.engine.base import Quantized
-from stylize.engine.litert import LiteRTEngine
-from stylize.engine.openvino import OpenVINOEngine
 from stylize.engine.stages import Norm, channel_histograms, norm_moments
 from stylize.imaging import from_unit_float, psnr, to_unit_float
 from stylize.tiling import MARGIN, crop_side, paint_tiled, spans, stage_margin, tile_plan
@@ -124,19 +122,20 @@ def seam_ratio(tiled: np.ndarray, whole: np.ndarray, borders_x: list[int], borde
 )
 @pytest.mark.parametrize("transfer", ["int8", "fp16"])
 def test_tiled_and_whole_paintings_agree_without_seams(stylizer, shared, vector, engine, size, transfer):
-    """The whole network and the tiled stages, both computing the file's own arithmetic, paint
-    the same picture: float16 to far more than anyone sees, int8 to about the noise its 8-bit
-    rounding makes anyway (one statistic rounded one step the other way moves pixels by a few
-    levels everywhere: OpenVINO's and LiteRT's own int8 paintings are 32 dB apart); no tile
-    border is worse than the rest. (OpenVINO's whole int8 painting fuses the normalisations,
-    which the stages cannot: that one is 25 dB from the tiled one — README: tiles.)"""
+    """The product's whole painting and its tiled one paint the same picture, and no tile border
+    is worse than the rest. The float16 network, and LiteRT's int8 one (the file's own arithmetic
+    in both), to far more than anyone sees. OpenVINO's int8 network normalises in float in both
+    (``norms.py``), which makes two int8 paintings of one picture as far apart as any difference
+    in float arithmetic does: one activation rounded the other way in the first stage (OpenVINO
+    compiles the whole network and the stage differently) moves a few more at every residual
+    block after it, and the pictures end 25-35 dB apart (README: tiles) — while each is 16-28 dB
+    from the float network. There the tiled painting must be as faithful to the float network
+    (float16 on OpenVINO in f32) as the whole one."""
     asset = stylizer.manifest.get("transfer", transfer)
     plan, models = stylizer.stage_models(asset, engine)
-    backend = LiteRTEngine(threads=2) if engine == "litert" else OpenVINOEngine(threads=2, fuse_norms="never")
-    whole_model = backend.load(stylizer.store.fetch(asset))
     width, height = size
     rgb = picture(shared, width, height)
-    whole = from_unit_float(whole_model.run({whole_model.inputs[0].name: to_unit_float(rgb)[None], whole_model.inputs[1].name: vector})[0][0])
+    whole = painted_whole(stylizer.model(asset, engine), rgb, vector)
     tile_side = 512
     tiled = paint_tiled(models, plan, rgb, vector, tile_side)
     last = plan.stages[-1]
@@ -144,8 +143,17 @@ def test_tiled_and_whole_paintings_agree_without_seams(stylizer, shared, vector,
     assert len(xs) * len(ys) >= 6
     agreement = psnr(tiled, whole)
     print(f"{engine} {transfer} {agreement:.1f} dB")
-    assert agreement >= (55 if transfer == "fp16" else 30), agreement
+    if engine == "openvino" and transfer == "int8":
+        reference = painted_whole(stylizer.model(stylizer.manifest.get("transfer", "fp16"), "openvino"), rgb, vector)
+        assert psnr(tiled, reference) >= psnr(whole, reference) - 0.5, (psnr(tiled, reference), psnr(whole, reference))
+        assert agreement >= 24, agreement
+    else:
+        assert agreement >= 55, agreement
     assert seam_ratio(tiled, whole, [s.start for s in xs[1:]], [s.start for s in ys[1:]]) <= 1.5
+
+
+def painted_whole(model, rgb: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    return from_unit_float(model.run({model.inputs[0].name: to_unit_float(rgb)[None], model.inputs[1].name: vector})[0][0])
 
 
 def test_a_12_megapixel_photo_is_painted_at_its_own_size_in_tiles(stylizer, shared):

@@ -41,6 +41,7 @@ class Model(Protocol):
     engine: str
     inputs: tuple[TensorInfo, ...]
     runs: int
+    float_inputs: frozenset[str]  # inputs a quantized file rounds that this model takes unrounded (a fused normalisation's statistics)
 
     def run(self, feeds: Mapping[str, np.ndarray], raw: bool = False) -> list[np.ndarray]:
         """Run once on ``feeds`` (input name → array, at any shape the model can take); returns
@@ -167,7 +168,7 @@ class IntegerIO:
     """The integer inputs and outputs of a full-integer .tflite (read from the file), so every
     backend takes and returns float arrays whatever the file's I/O types."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, float_inputs: frozenset[str] = frozenset()):
         from ai_edge_litert import schema_py_generated as schema
 
         types = {schema.TensorType.INT8: np.int8, schema.TensorType.UINT8: np.uint8, schema.TensorType.INT16: np.int16}
@@ -181,6 +182,7 @@ class IntegerIO:
             return Quantized(types[tensor.Type()], float(q.Scale(0)), int(q.ZeroPoint(0)) if q.ZeroPointLength() else 0)
 
         self.inputs = {graph.Tensors(graph.Inputs(i)).Name().decode(): quantized(graph.Inputs(i)) for i in range(graph.InputsLength())}
+        self.inputs.update(dict.fromkeys(float_inputs))  # rewritten to take float values (``norms.fuse_fed_norms``)
         self.outputs = [quantized(graph.Outputs(i)) for i in range(graph.OutputsLength())]
         # The shape each input is written with: a file with run-time height and width (a
         # TFLiteConverter build of a model with ``None`` sizes) records its native size here.

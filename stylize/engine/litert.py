@@ -30,6 +30,7 @@ class _Interpreter:
 
 class LiteRTModel:
     engine = "litert"
+    float_inputs: frozenset[str] = frozenset()  # the file's own arithmetic, rounding and all
 
     def __init__(self, path: Path, threads: int, graph: str | None = None):
         self.path = Path(path)

@@ -20,6 +20,11 @@ the FakeQuantize and Convert nodes of a quantized file — and replaces it. In a
 result is the same up to rounding; in the int8 model the chain's own intermediate quantization
 steps (the mean, the variance, the scale, each rounded to 8 bits) are no longer made, while the
 quantization of what goes in and what comes out is kept.
+
+``fuse_fed_norms`` does the same for the stages of a tiled painting (``stages.py``), whose
+normalisations are fed the whole picture's statistics instead of computing them: the statistics
+become float inputs and the chain float arithmetic, so the tiles normalise as the fused whole
+network does.
 """
 
 from __future__ import annotations
@@ -67,8 +72,21 @@ def _match(squared_difference):
     if plus_eps is None:
         return None
     eps = _constant(_other_input(plus_eps, variance.output(0)))
+    mean_key, x_key = (mean.get_friendly_name(), 0), _origin(first)
+    affine = _affine(plus_eps, lambda v: _origin(v) == mean_key, lambda v: _origin(v) == x_key)
+    if eps is None or eps.size != 1 or affine is None:
+        return None
+    gamma, x, _, beta, total = affine
+    return x, [int(a) for a in axes.ravel()], float(eps.ravel()[0]), gamma, beta, total
+
+
+def _affine(plus_eps, is_mean, is_x):
+    """(gamma, x, mean, beta, output) of the rest of a normalisation chain from its ``variance + eps``
+    node: ``RSQRT`` (a power of -1/2) times the style's scale, which multiplies both the activation
+    (the input ``is_x`` accepts) and the mean (``is_mean``), subtracted from the style's shift and
+    added up; None where the graph is not that."""
     power = _only_consumer(plus_eps.output(0), "Power")
-    if eps is None or eps.size != 1 or power is None:
+    if power is None:
         return None
     exponent = _constant(_other_input(power, plus_eps.output(0)))
     scale = _only_consumer(power.output(0), "Multiply")
@@ -82,25 +100,89 @@ def _match(squared_difference):
         other = _other_input(consumer, scale.output(0))
         if other is None:
             return None
-        if _origin(other) == _origin(first) and scaled_x is None:
+        if is_mean(other) and scaled_mean is None:
+            scaled_mean = (consumer, other)
+        elif is_x(other) and scaled_x is None:
             scaled_x = (consumer, other)
-        elif _origin(other) == (mean.get_friendly_name(), 0) and scaled_mean is None:
-            scaled_mean = consumer
         else:
             return None
-    if scaled_x is None or scaled_mean is None:
+    if scaled_x is None or scaled_mean is None or gamma is None:
         return None
-    shift = _only_consumer(scaled_mean.output(0), "Subtract")
-    if shift is None or _origin(shift.input_value(1)) != (scaled_mean.get_friendly_name(), 0):
+    shift = _only_consumer(scaled_mean[0].output(0), "Subtract")
+    if shift is None or _origin(shift.input_value(1)) != (scaled_mean[0].get_friendly_name(), 0):
         return None
-    beta = shift.input_value(0)
     total = _only_consumer(shift.output(0), "Add")
     if total is None or {_source(total.input_value(i)).get_node().get_friendly_name() for i in range(2)} != {
         scaled_x[0].get_friendly_name(),
         shift.get_friendly_name(),
     }:
         return None
-    return scaled_x[1], [int(a) for a in axes.ravel()], float(eps.ravel()[0]), gamma, beta, total.output(0)
+    return gamma, scaled_x[1], scaled_mean[1], shift.input_value(0), total.output(0)
+
+
+def fuse_fed_norms(model) -> tuple[str, ...]:
+    """Rewrite every normalisation of an OpenVINO ``model`` that takes its statistics as inputs
+    (a stage of a tiled painting, ``stages.py``) into the float arithmetic ``fuse_instance_norms``
+    gives the whole network: the mean and variance become float32 inputs, and the activation is
+    normalised by them in float — ``x · s + (beta − mean · s)``, ``s = gamma / √(variance + eps)``
+    — with no 8-bit rounding of the statistics, the scale or the shift. Returns the names of the
+    inputs now taken as float (the statistics are then computed unrounded: ``norm_moments``)."""
+    import openvino as ov
+    import openvino.opset11 as ops
+
+    floated: list[str] = []
+    for node in model.get_ordered_ops():
+        if node.get_type_name() != "Power":
+            continue
+        plus_eps = _source(node.input_value(0)).get_node()
+        if plus_eps.get_type_name() != "Add" or _only_consumer(plus_eps.output(0), "Power") is not node:
+            continue
+        fed = [(_fed_statistic(plus_eps.input_value(i)), plus_eps.input_value(1 - i)) for i in range(2)]
+        fed = [(found, other) for found, other in fed if found is not None]
+        if len(fed) != 1:
+            continue
+        (variance, variance_order), eps_value = fed[0]
+        eps = _constant(eps_value)
+        affine = _affine(plus_eps, lambda v: _fed_statistic(v) is not None, lambda v: _fed_statistic(v) is None)
+        if eps is None or eps.size != 1 or affine is None:
+            continue
+        gamma, x, mean_value, beta, total = affine
+        mean, mean_order = _fed_statistic(mean_value)
+        taken = {}
+        for old, order in ((mean, mean_order), (variance, variance_order)):
+            name = old.output(0).get_any_name()
+            new = ops.parameter(old.get_partial_shape(), ov.Type.f32, name=old.get_friendly_name())
+            new.output(0).get_tensor().set_names({name})
+            model.replace_parameter(model.get_parameter_index(old), new)
+            taken[name] = new if order is None else ops.transpose(new, order)
+            floated.append(name)
+        mean_f, variance_f = taken.values()
+        inverse = ops.power(ops.add(variance_f, ops.constant(np.float32(eps.ravel()[0]))), ops.constant(np.float32(-0.5)))
+        replacement = ops.add(ops.multiply(ops.multiply(ops.subtract(x, mean_f), inverse), gamma), beta)
+        replacement.set_friendly_name(total.get_node().get_friendly_name())
+        total.replace(replacement.output(0))
+    if floated:
+        model.validate_nodes_and_infer_types()
+    return tuple(floated)
+
+
+def _fed_statistic(value):
+    """(parameter, transpose order or None) where ``value`` is a per-channel input of the model
+    (1 × 1 × 1 × C, perhaps transposed, converted and quantized on its way), else None."""
+    order = None
+    while True:
+        node = value.get_node()
+        kind = node.get_type_name()
+        if kind in PASS_THROUGH:
+            value = node.input_value(0)
+        elif kind == "Transpose" and order is None:
+            order, value = node.input_value(1), node.input_value(0)
+        elif kind == "Parameter":
+            shape = node.get_partial_shape()
+            per_channel = shape.rank.is_static and shape.rank.get_length() == 4 and all(shape[i].is_static and shape[i].get_length() == 1 for i in range(3))
+            return (node, order) if per_channel else None
+        else:
+            return None
 
 
 def _source(value):

@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import ModelError
 from .base import BF16, F32, IntegerIO, Model, ShapeCache, Shapes, TensorInfo, feed_shapes
 from .custom_ops import builtin_transpose_conv, has_custom_transpose_conv
-from .norms import fuse_instance_norms
+from .norms import fuse_fed_norms, fuse_instance_norms
 from .resize import interpolate_sizes_to_scales
 from .rewrites import rewrite
 
@@ -59,6 +59,7 @@ class OpenVINOModel:
         self.path = Path(path)
         self.runs = 0
         self.norms_fused = 0
+        self.float_inputs: frozenset[str] = frozenset()
         self._core, self._config = core, config
         self._runs_lock = threading.Lock()
         try:
@@ -72,7 +73,11 @@ class OpenVINOModel:
             interpolate_sizes_to_scales(self._model)
             if fuse_norms == "always" or (fuse_norms == "quantized" and _quantized(self._model)):
                 self.norms_fused = fuse_instance_norms(self._model)
-            self._io = IntegerIO(data)
+                # A stage of a tiled painting normalises by statistics it is fed: in float too, so
+                # that its tiles paint what the fused whole network paints (``tiling.py``).
+                self.float_inputs = frozenset(fuse_fed_norms(self._model))
+                self.norms_fused += len(self.float_inputs) // 2
+            self._io = IntegerIO(data, float_inputs=self.float_inputs)
             _fix_run_time_sizes(self._model, self._io.shapes)
         except (RuntimeError, OSError) as exc:
             raise ModelError(f"{self.path.name} could not be read by OpenVINO ({_first_line(exc)}); delete it from the cache so it is fetched again.") from exc
