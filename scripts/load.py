@@ -9,7 +9,12 @@ task's 2 vCPUs, as ECS's CPUUtilization counts it) and the whole machine's.
 
 Chromium runs on the same 2 cores as the page; its processes run at the lowest priority (nice 19)
 so the page process gets the CPU first, as it would with the visitors' browsers elsewhere. The
-times still include Chromium's own (slowed) work, so they are an upper bound.
+times still include Chromium's own (slowed) work, so they are an upper bound. What a task holds
+is therefore read from the page process's own CPU per result (its CPU over the results it gave,
+the median over the N run): visitors who never pause, each waiting at most ``TARGET_S`` for a
+result, are served while they cost the task's ``TASK_VCPUS`` at most all of their time — at most
+``TASK_VCPUS × TARGET_S / (CPU per result)`` of them. It also prints the CPU ``DESIGN_VISITORS``
+such visitors cost a task: the autoscaling target (``infra/service.yaml`` ``TargetCpuPercent``).
 
     .venv/bin/python scripts/load.py [--visitors 1 2 4 8] [--seconds 60] [--json load.json]
 
@@ -43,6 +48,9 @@ from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, free_port  # noqa: E402
 PHOTOS = [("boy.jpg", "640×426"), ("man_in_suit.jpg", "399×640"), ("yoga_balcony.jpg", "426×640")]
 STYLES = ["The Great Wave", "Blue Cosmos", "Red Weave", "Kandinsky Circles", "The Mellow Pad", "Klee Masks", "Starry Night"]
 TICKS = os.sysconf("SC_CLK_TCK")
+TASK_VCPUS = 2  # infra/service.yaml's Cpu (2048 units)
+TARGET_S = 2.0  # the median time to result a visitor should see at most
+DESIGN_VISITORS = 4  # visitors who never pause that one task must hold at TARGET_S
 
 
 def cpu_seconds(pid: int) -> float:
@@ -151,6 +159,20 @@ async def run_load(url: str, count: int, seconds: float, photos: Path, timeout_m
     return waits, sum(e for _, e in results)
 
 
+def task_capacity(per_result: list[float]) -> dict | None:
+    """What one task holds, from the page process's CPU seconds per result (one per run): how many
+    visitors who never pause it serves at ``TARGET_S`` a result with its ``TASK_VCPUS`` to itself,
+    and the CPU (% of the task) that ``DESIGN_VISITORS`` of them cost it."""
+    if not per_result:
+        return None
+    cpu = statistics.median(per_result)
+    return {
+        "cpu_s_per_result": cpu,
+        "visitors_per_task": int(TASK_VCPUS * TARGET_S / cpu),
+        "design_cpu_percent": 100 * DESIGN_VISITORS * cpu / (TARGET_S * TASK_VCPUS),
+    }
+
+
 def peak_rss_mb(pid: int) -> float:
     """The process's peak resident memory so far (VmHWM), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
@@ -242,11 +264,13 @@ def main() -> int:
         for count in args.visitors:
             cpu0, wall0, machine0 = cpu_seconds(pid), time.monotonic(), machine_cpu()
             waits, errors = asyncio.run(run_load(url, count, args.seconds, Path(args.source) / "photos", args.timeout * 1000))
-            cpu = 100 * (cpu_seconds(pid) - cpu0) / (time.monotonic() - wall0) / (os.cpu_count() or 2)
+            cpu_used = cpu_seconds(pid) - cpu0
+            cpu = 100 * cpu_used / (time.monotonic() - wall0) / (os.cpu_count() or 2)
             machine1 = machine_cpu()
             busy = 100 * (machine1[0] - machine0[0]) / max(1e-9, machine1[1] - machine0[1])
             row = {
                 "visitors": count,
+                "page_cpu_s_per_result": cpu_used / max(1, len(waits)),
                 "results": len(waits),
                 "errors": errors,
                 "median_s": statistics.median(waits) if waits else float("nan"),
@@ -255,13 +279,27 @@ def main() -> int:
                 "machine_cpu_percent": busy,
             }
             rows.append(row)
-            print(f"{count} visitors: {row['results']} results, {errors} errors, median {row['median_s']:.2f} s, p95 {row['p95_s']:.2f} s, page CPU {cpu:.0f} %, machine {busy:.0f} %", flush=True)
+            print(
+                f"{count} visitors: {row['results']} results, {errors} errors, median {row['median_s']:.2f} s, p95 {row['p95_s']:.2f} s, "
+                f"page CPU {cpu:.0f} % ({row['page_cpu_s_per_result']:.2f} s a result), machine {busy:.0f} %",
+                flush=True,
+            )
 
-    print(f"\n{'visitors':>8} {'results':>8} {'errors':>7} {'median s':>9} {'p95 s':>7} {'page CPU %':>11} {'machine CPU %':>14}")
+    print(f"\n{'visitors':>8} {'results':>8} {'errors':>7} {'median s':>9} {'p95 s':>7} {'page CPU %':>11} {'CPU s/result':>13} {'machine CPU %':>14}")
     for r in rows:
-        print(f"{r['visitors']:>8} {r['results']:>8} {r['errors']:>7} {r['median_s']:>9.2f} {r['p95_s']:>7.2f} {r['page_cpu_percent']:>11.0f} {r['machine_cpu_percent']:>14.0f}")
+        print(
+            f"{r['visitors']:>8} {r['results']:>8} {r['errors']:>7} {r['median_s']:>9.2f} {r['p95_s']:>7.2f} "
+            f"{r['page_cpu_percent']:>11.0f} {r['page_cpu_s_per_result']:>13.2f} {r['machine_cpu_percent']:>14.0f}"
+        )
+    capacity = task_capacity([r["page_cpu_s_per_result"] for r in rows if r["results"]])
+    if capacity is not None:
+        print(
+            f"\npage process CPU per result: {capacity['cpu_s_per_result']:.2f} s (median over the runs); a {TASK_VCPUS}-vCPU task serves "
+            f"{capacity['visitors_per_task']} visitors who never pause at <= {TARGET_S:.0f} s a result; {DESIGN_VISITORS} such visitors "
+            f"cost it {capacity['design_cpu_percent']:.0f} % CPU: the autoscaling target (infra/service.yaml TargetCpuPercent)"
+        )
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+        args.json.write_text(json.dumps({"runs": rows, "capacity": capacity}, indent=2), encoding="utf-8")
     return 0
 
 
