@@ -59,7 +59,7 @@ def main() -> None:
                 unreadable, photo = for_visitor(exc), None
         photo_key = None if photo is None else photo_id(photo)  # the photo is hashed once a rerun
         if source == "Photo":
-            options = choose_size(stylizer, options, photo_size, photo_key)
+            options = choose_size(stylizer, options, photo_size, photo_key, photo)
         key = None if photo_key is None else result_key(photo_key, style, options)
     result = None
     with result_column:

@@ -8,7 +8,7 @@ from dataclasses import replace
 import streamlit as st
 
 from stylize import MASK_MODES, Style, StylizeError, StylizeOptions, Stylizer
-from stylize.imaging import center_square, jpeg_bytes, output_size
+from stylize.imaging import center_square, decode_size, jpeg_bytes, output_size
 from stylize.pipeline import MAX_PAINT_SIDE
 from stylize.steady import DEFAULT_STEADINESS
 from stylize.webcam import WEBCAM_OPTIONS
@@ -170,19 +170,20 @@ def unavailable_note(stylizer: Stylizer) -> None:
         st.caption(f"Not in this model store, so not offered: {names}.", help="The page offers every model and photo the model store holds; the server's log says which files it lacked.")
 
 
-def choose_size(stylizer: Stylizer, options: StylizeOptions, photo_size: tuple[int, int] | None, photo: str | None = None) -> StylizeOptions:
+def choose_size(stylizer: Stylizer, options: StylizeOptions, photo_size: tuple[int, int] | None, photo: str | None = None, data: bytes | None = None) -> StylizeOptions:
     """The result's size and the stroke size, each with what it costs (from the library's plan of
     that painting: whole or in tiles). The visitor's size stays chosen through every other change
-    for the same ``photo`` (its id); a new photo starts at ``DEFAULT_SIZE`` (or its own size, when
-    it is smaller)."""
+    for the same ``photo`` (its id; ``data``: its bytes, for the size it is decoded at); a new photo
+    starts at ``DEFAULT_SIZE`` (or its own size, when it is smaller)."""
     page = state()
 
     def seconds(key: str) -> float:
         sized = replace(options, max_side=SIZES[key])
+        decoded = photo_size if data is None else decode_size(data, SIZES[key])
         if stylizer.ready:  # the plan reads the transfer network's file: not while the store is still being read
-            return page.costs.seconds(photo_size, stylizer.plan(sized, *photo_size))
+            return page.costs.seconds(decoded, stylizer.plan(sized, *photo_size))
         size = output_size(*photo_size, SIZES[key])
-        return page.costs.seconds_at(photo_size, size, size, max(size) > MAX_PAINT_SIDE[options.runtime or "openvino"])
+        return page.costs.seconds_at(decoded, size, size, max(size) > MAX_PAINT_SIDE[options.runtime or "openvino"])
 
     def label(key: str) -> str:  # fixed for a photo: a widget whose options change starts afresh
         if photo_size is None:

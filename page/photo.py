@@ -9,7 +9,7 @@ import hashlib
 import streamlit as st
 
 from stylize import Result, Style, StylizeOptions, Stylizer
-from stylize.imaging import fit_within, image_size
+from stylize.imaging import decode_size, fit_within
 
 from .labels import MASK_TITLES, model_label, runtime_key, runtime_title
 from .state import state
@@ -40,7 +40,7 @@ def paint(stylizer: Stylizer, photo: bytes, style: str | Style, options: Stylize
     if cached and cached[0] == key:
         return cached[1]
     result = stylizer.stylize(photo, style, options, progress=None if view is None else view.tile_painted, waiting=None if view is None else view.queued)
-    page.costs = page.costs.learned(image_size(photo), result)  # the next size estimates run at this painting's speed
+    page.costs = page.costs.learned(decode_size(photo, options.max_side), result)  # the next size estimates run at this painting's speed
     # kept for the session: the page never reads the mask (160 MB at 40 MP), and shows the original
     # at most DISPLAY_SIDE px (the comparison paints at 640): a 12 MP one is 36 MB a visitor
     result = dataclasses.replace(result, keep_weight=None, original=fit_within(result.original, DISPLAY_SIDE))

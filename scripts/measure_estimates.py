@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from stylize import Settings, StylizeOptions, Stylizer  # noqa: E402
 from stylize.estimate import CostModel  # noqa: E402
-from stylize.imaging import jpeg_bytes, resize  # noqa: E402
+from stylize.imaging import decode_size, jpeg_bytes, resize  # noqa: E402
 
 # (name, photo size, options): what a visitor can ask for
 CASES = [
@@ -52,7 +52,8 @@ def measure(stylizer: Stylizer, photo: np.ndarray, rounds: int) -> list[tuple[st
             result = stylizer.stylize(data[size], "style19", options)
             times[name].append(result.total_ms)
             results[name] = result
-    return [(name, size, results[name], statistics.median(times[name])) for name, size, _ in CASES]
+    # the photo's size as the painting decodes it (a JPEG at a reduced scale for a smaller result)
+    return [(name, decode_size(data[size], options.max_side), results[name], statistics.median(times[name])) for name, size, options in CASES]
 
 
 def fit(rows) -> CostModel:

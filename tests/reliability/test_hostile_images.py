@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageCms
 
 from stylize import InputError, StylizeOptions
-from stylize.imaging import decode_image, to_rgb
+from stylize.imaging import decode_image, psnr, to_rgb
 
 pytestmark = pytest.mark.reliability
 
@@ -295,3 +295,52 @@ def test_a_40_megapixel_photo_is_decoded_and_composited_without_copies():
     decode, blend, picture = map(float, ran.stdout.split())
     assert decode <= 2.75 * picture, (decode, picture)  # 2.4× measured: Pillow holds RGB in 4 bytes a pixel
     assert blend <= 1.4 * picture, (blend, picture)
+
+
+
+def grainy(width: int, height: int) -> Image.Image:
+    """A picture full of fine detail, as a phone's 12 MP photo is: smooth gradients under grain."""
+    y, x = np.mgrid[0:height, 0:width]
+    base = np.stack([x * 255 // max(1, width - 1), y * 255 // max(1, height - 1), (x + y) * 127 // max(1, width + height - 2)], axis=-1)
+    grain = np.random.default_rng(3).integers(-24, 25, size=(height, width, 1))
+    return Image.fromarray(np.clip(base + grain, 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize(
+    "size,orientation,fit",
+    [((4000, 3000), 1, 1024), ((4001, 3001), 6, 1024), ((3000, 4000), 1, 640), ((1500, 1000), 1, 1024), ((4000, 3000), 1, None)],
+    ids=["12MP-1024", "odd-turned-1024", "portrait-640", "small-1024", "12MP-full"],
+)
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale_for_a_small_result(size, orientation, fit):
+    """For a result smaller than the photo, a JPEG decodes at the smallest scale of 1/2, 1/4, 1/8
+    that still holds the result (``decode_size`` says which, from the header); the picture scaled
+    from there is the size the header gives, upright, and as the one scaled from the whole decode
+    to far more than anyone sees (measured 50 dB)."""
+    from stylize.imaging import decode_size, image_size, output_size, photo_pixels, resize
+
+    image = grainy(*size)
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    data = encoded(image, "JPEG", quality=92, exif=exif)
+    whole = decode_image(data)
+    upright = image_size(data)
+    assert whole.shape[:2] == upright[::-1]
+    decoded = decode_image(data, fit=fit)
+    stored = decode_size(data, fit)
+    assert sorted(decoded.shape[:2]) == sorted(stored), "decode_size is the size decoded"
+    if fit is None or max(size) < 2 * fit:
+        assert decoded.shape == whole.shape, "no smaller scale holds the result: decoded whole"
+    else:
+        assert max(stored) >= fit and max(stored) < max(size), (stored, fit)
+    painted = photo_pixels(data, fit)
+    assert painted.shape[:2] == output_size(*upright, fit)[::-1], "the result's size is the photo's own, scaled"
+    reference = whole if fit is None else resize(whole, *output_size(*upright, fit))
+    assert psnr(painted, reference) >= 40, psnr(painted, reference)
+
+
+def test_a_png_is_never_decoded_at_a_reduced_scale():
+    from stylize.imaging import decode_size
+
+    data = encoded(grainy(2400, 1600), "PNG")
+    assert decode_size(data, 512) == (2400, 1600)
+    assert decode_image(data, fit=512).shape == (1600, 2400, 3)
