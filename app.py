@@ -2,7 +2,9 @@
 timing comes from the ``stylize`` library. Served by serve.py: streamlit run serve.py
 
 Sections live in ``page/`` (labels, session, controls, photo, compare, webcam); this file is the
-frame that lays them out.
+frame that lays them out. The frame runs when the page opens; a visitor's choices rerun the
+``studio`` fragment (controls and picture) and the sections that change on their own are
+fragments inside it (see ``studio``).
 
 Layout: one main column pair — the result first (so on a phone, where columns stack, the picture
 comes before the controls, the painting beside the original on every screen), the controls beside it on a wide screen — and the variant comparison
@@ -25,8 +27,9 @@ from page.photo import PICTURES_CSS, ResultView, paint, painted_already, photo_i
 from page.session import for_visitor, log, models_unavailable, moved_here, preparing, shared_stylizer, upload_key  # noqa: E402
 from page.state import state  # noqa: E402
 from page.webcam import webcam_page  # noqa: E402
-from stylize import StylizeError  # noqa: E402
+from stylize import StylizeError, Stylizer  # noqa: E402
 from stylize.imaging import image_size  # noqa: E402
+from stylize.preparation import Preparation  # noqa: E402
 
 
 def main() -> None:
@@ -44,7 +47,16 @@ def main() -> None:
     if models_unavailable(stylizer):
         st.stop()
     _, progress = stylizer.prepare_in_background()
+    studio(stylizer, progress)
 
+
+@st.fragment
+def studio(stylizer: Stylizer, progress: Preparation) -> None:
+    """The controls and the picture, a fragment: a choice (a style, an option, a photo) reruns
+    this, not the page's frame above it. Inside it, sections that change on their own are
+    fragments of their own: the gallery (opening it reruns the gallery alone), the comparison (its
+    button reruns the comparison alone; a new choice reruns it with the picture, and it removes a
+    comparison of another choice), the webcam's figures and the start-up progress (on a timer)."""
     result_column, controls_column = st.columns([3, 2], gap="large")
     with controls_column:
         source = st.segmented_control("Input", ["Photo", "Webcam"], default="Photo", key="source") or "Photo"
@@ -81,6 +93,5 @@ def main() -> None:
                 view.show(result, name, photo_size)
     if result is not None:
         show_comparison(stylizer, result, style, key)
-
 
 main()

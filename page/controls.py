@@ -65,7 +65,13 @@ GALLERY_LABEL = "Gallery of the artworks"
 GALLERY_ROW = 4
 
 
+@st.fragment
 def show_gallery(stylizer: Stylizer) -> None:
+    """The gallery, a fragment: opening or closing it reruns it alone; *Use* chooses the style and
+    reruns the page's choices (``app.studio``) to paint it."""
+    if state().gallery_chose:  # set by Use's callback, which cannot rerun more than this fragment itself
+        state().gallery_chose = False
+        st.rerun()
     current = st.session_state["style"]
     # Lazy: the 26 thumbnails, buttons and captions are made (and drawn by the browser, on every
     # rerun) only while the gallery is open; closed, it cost the browser a third of its work.
@@ -86,10 +92,15 @@ def show_gallery(stylizer: Stylizer) -> None:
                         type="primary" if chosen else "secondary",
                         disabled=chosen,
                         width="stretch",
-                        on_click=st.session_state.__setitem__,
-                        args=("style", asset.title),
+                        on_click=use_style,
+                        args=(asset.title,),
                     )
                     st.caption(asset.title)
+
+
+def use_style(title: str) -> None:
+    st.session_state["style"] = title
+    state().gallery_chose = True
 
 
 def choose_options(stylizer: Stylizer, webcam: bool) -> StylizeOptions:

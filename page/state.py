@@ -26,6 +26,7 @@ class PageState:
     live: LiveStylizer | None = None  # the webcam's painter
     seen: bool = False  # set on a session's first run (a browser that reconnects to another process has no such mark)
     upload_round: int = 0  # bumped when a visitor was moved here: fresh uploaders
+    gallery_chose: bool = False  # the gallery's Use was pressed: its fragment reruns the page's choices
 
 
 def state() -> PageState:

@@ -467,3 +467,67 @@ def test_a_partial_store_is_said_on_the_page_and_the_rest_works(partial_store, b
         assert not any(overlap(b, o) for o in others), "the note overlaps no control"
         page.screenshot(path=str(SCREENSHOTS / f"partial-store-{name}.png"))
         page.close()
+
+
+class PageRuns:
+    """The runs the page's server makes, as the browser receives them: Streamlit's own messages
+    (``ForwardMsg``) read off the WebSocket. Each run starts with a ``new_session`` naming the
+    fragments it reruns (none: the whole page) and ends with ``script_finished``."""
+
+    def __init__(self, page) -> None:
+        self.messages: list = []
+        page.on("websocket", lambda ws: ws.on("framereceived", self._received))
+
+    def _received(self, payload) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        if isinstance(payload, bytes | bytearray):
+            self.messages.append(ForwardMsg.FromString(bytes(payload)))
+
+    def take(self) -> list[tuple[list[str], list]]:
+        """The runs received since the last call: (fragment ids, its deltas), in order."""
+        runs, current = [], None
+        for message in self.messages:
+            kind = message.WhichOneof("type")
+            if kind == "new_session":
+                current = (list(message.metadata.run.fragment_ids), [])
+                runs.append(current)
+            elif kind == "delta" and current is not None:
+                current[1].append(message)
+        self.messages.clear()
+        return runs
+
+
+def test_a_choice_reruns_the_choices_not_the_page(page_url, browser):
+    """The page is a frame around fragments (app.py ``studio``): a new style reruns the controls
+    and the picture, not the frame (its title is not sent again); opening the gallery reruns the
+    gallery alone (not the picture); *Use* in it paints the style chosen."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    runs = PageRuns(page)
+    page.goto(page_url)
+    expect(result_caption(page)).to_contain_text("Starry Night", timeout=180_000)
+    wait_until_idle(page)
+    runs.take()
+
+    choose_style(page, "Klee Masks")
+    expect(result_caption(page)).to_contain_text("· Klee Masks ·", timeout=60_000)
+    wait_until_idle(page)
+    (ids, deltas), *more = runs.take()
+    assert not more and len(ids) == 1, f"one run of one fragment, not the page: {ids} and {len(more)} more"
+    studio = ids[0]
+    assert deltas and all(d.delta.fragment_id for d in deltas), "nothing of the frame (the title, the intro) is sent again"
+    assert any(d.delta.new_element.WhichOneof("type") == "imgs" for d in deltas), "the new picture is"
+
+    page.get_by_text("Gallery of the artworks").click()
+    expect(page.get_by_role("button", name="Use").first).to_be_visible(timeout=30_000)
+    wait_until_idle(page)
+    (ids, deltas), *more = runs.take()
+    assert not more and len(ids) == 1 and ids[0] != studio, f"the gallery's own fragment: {ids}"
+    assert {d.delta.fragment_id for d in deltas} == {ids[0]}, "only the gallery is drawn again, not the picture"
+
+    first = page.locator(".st-key-gallery-grid [data-testid=stColumn]").filter(has=page.get_by_role("button", name="Use")).first
+    title = first.get_by_test_id("stCaptionContainer").inner_text().strip()
+    first.get_by_role("button", name="Use").click()
+    expect(result_caption(page)).to_contain_text(f"· {title} ·", timeout=60_000)
+    expect(page.get_by_role("button", name="✓")).to_have_count(1)
+    page.context.close()
