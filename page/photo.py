@@ -74,7 +74,9 @@ def describe(result: Result) -> str:
 PICTURES_CSS = """<style>
 .st-key-pictures [data-testid="stHorizontalBlock"], .st-key-gallery-grid [data-testid="stHorizontalBlock"] { flex-wrap: nowrap; }
 .st-key-pictures [data-testid="stColumn"], .st-key-gallery-grid [data-testid="stColumn"] { min-width: 0; flex: 1 1 0; width: auto; }
-</style>"""  # columns that stay side by side on a phone: the two pictures, and the gallery's rows
+.st-key-gallery-grid [data-testid="stCaptionContainer"] { overflow-wrap: anywhere; }
+</style>"""  # columns that stay side by side on a phone: the two pictures, and the gallery's rows (a title
+# longer than a phone's column, "Composition", is broken, not cut)
 
 
 class ResultView:

@@ -132,6 +132,8 @@ def test_layout_fits_the_screen(page_url, browser, shared, name):
         assert painted["y"] < first["Input"]["y"], "on a phone the picture comes before the controls"
         assert all(b["y"] <= 1.5 * height for b in first.values()), f"the photo picker and the Style select within the first 1.5 screens: {first}"
     scroll_to_top(page)
+    page.mouse.move(0, 0)  # no hover toolbar over a picture in the screenshot
+    page.wait_for_timeout(300)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"layout-{name}.png"))
     context.close()
