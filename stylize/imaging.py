@@ -60,7 +60,7 @@ def decode_image(data: bytes, what: str = "The photo", max_bytes: int = MAX_DECO
     smallest of a half, a quarter or an eighth of its size that still holds that many pixels
     (libjpeg's scaled decoding, ``Image.draft``): a 12 MP photo for a 1024 px result decodes to
     2000×1500 in half the time and a quarter of the memory, and the caller's scaling from there
-    gives a picture 50 dB from the one scaled from the whole decode (``decode_size`` says the
+    gives a picture 47–50 dB from the one scaled from the whole decode (``decode_size`` says the
     size, from the header)."""
     return _decoded(data, what, max_bytes, fit)[0]
 

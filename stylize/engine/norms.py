@@ -124,7 +124,7 @@ def fuse_fed_norms(model) -> tuple[str, ...]:
     """Rewrite every normalisation of an OpenVINO ``model`` that takes its statistics as inputs
     (a stage of a tiled painting, ``stages.py``) into the float arithmetic ``fuse_instance_norms``
     gives the whole network: the mean and variance become float32 inputs, and the activation is
-    normalised by them in float — ``x · s + (beta − mean · s)``, ``s = gamma / √(variance + eps)``
+    normalised by them in float in MVN's order — ``(x − mean) / √(variance + eps) · gamma + beta``
     — with no 8-bit rounding of the statistics, the scale or the shift. Returns the names of the
     inputs now taken as float (the statistics are then computed unrounded: ``norm_moments``)."""
     import openvino as ov

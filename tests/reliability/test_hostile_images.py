@@ -315,7 +315,7 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_scale_for_a_small_result(size, ori
     """For a result smaller than the photo, a JPEG decodes at the smallest scale of 1/2, 1/4, 1/8
     that still holds the result (``decode_size`` says which, from the header); the picture scaled
     from there is the size the header gives, upright, and as the one scaled from the whole decode
-    to far more than anyone sees (measured 50 dB)."""
+    to far more than anyone sees (measured 47–50 dB)."""
     from stylize.imaging import decode_size, image_size, output_size, photo_pixels, resize
 
     image = grainy(*size)
