@@ -42,8 +42,6 @@ def main() -> None:
         st.stop()
     if moved_here():
         state().upload_round = 1
-    if state().upload_round and st.session_state.get(upload_key("photo")) is None:  # until they upload again
-        st.info("This page lost its place on the server (the server was replaced, or the page was away for over two minutes), so your photo and choices were reset — please upload your photo again.", icon=":material/sync:")
     if models_unavailable(stylizer):
         st.stop()
     _, progress = stylizer.prepare_in_background()
@@ -57,6 +55,8 @@ def studio(stylizer: Stylizer, progress: Preparation) -> None:
     fragments of their own: the gallery (opening it reruns the gallery alone), the comparison (its
     button reruns the comparison alone; a new choice reruns it with the picture, and it removes a
     comparison of another choice), the webcam's figures and the start-up progress (on a timer)."""
+    if state().upload_round and st.session_state.get(upload_key("photo")) is None:  # until they upload again (a rerun of this)
+        st.info("This page lost its place on the server (the server was replaced, or the page was away for over two minutes), so your photo and choices were reset — please upload your photo again.", icon=":material/sync:")
     result_column, controls_column = st.columns([3, 2], gap="large")
     with controls_column:
         source = st.segmented_control("Input", ["Photo", "Webcam"], default="Photo", key="source") or "Photo"
