@@ -13,12 +13,16 @@ import contextlib
 import io
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image, ImageCms, ImageFilter, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 from .errors import InputError
+
+T = TypeVar("T")
 
 FORMATS = ("JPEG", "PNG", "WEBP")  # phone "MPO" JPEGs open as JPEG
 MAX_DECODED_BYTES = 160 * 2**20  # one image, decoded (at least its RGB form): a 48 MP photo fits
@@ -116,29 +120,35 @@ def _draft(image: Image.Image, fit: int | None) -> None:
 def decode_size(data: bytes, fit: int | None = None) -> tuple[int, int]:
     """(width, height) that ``decode_image(data, fit=fit)`` decodes the file at (before EXIF
     turns it), read from its header: what the decoding costs, for the page's time estimates."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=FORMATS)
-            _draft(image, fit)
-            return image.size
-    except Exception:  # noqa: BLE001 - any failure: decode_image names it precisely
-        decode_image(data)
-        raise
+
+    def drafted(image: Image.Image) -> tuple[int, int]:
+        _draft(image, fit)
+        return image.size
+
+    return _from_header(data, "The photo", drafted)
 
 
 def image_size(data: bytes, what: str = "The photo") -> tuple[int, int]:
     """(width, height) of an image file as it will be shown (EXIF orientation applied), read
     from its header only; the same one-sentence errors as ``decode_image``."""
+
+    def upright(image: Image.Image) -> tuple[int, int]:
+        width, height = image.size
+        with contextlib.suppress(Exception):
+            if image.getexif().get(0x0112) in (5, 6, 7, 8):
+                width, height = height, width
+        return width, height
+
+    return _from_header(data, what, upright)
+
+
+def _from_header(data: bytes, what: str, read: Callable[[Image.Image], T]) -> T:
+    """``read`` of the image file opened with only its header read; any failure is raised as
+    ``decode_image`` names it (one sentence)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=FORMATS)
-            width, height = image.size
-            with contextlib.suppress(Exception):
-                if image.getexif().get(0x0112) in (5, 6, 7, 8):
-                    width, height = height, width
-            return width, height
+            return read(Image.open(io.BytesIO(data), formats=FORMATS))
     except Exception:  # noqa: BLE001 - any failure: decode_image names it precisely
         decode_image(data, what)
         raise
