@@ -12,6 +12,7 @@ import pytest
 
 from stylize import Settings, StylizeOptions, Stylizer
 from stylize.engine import F32
+from stylize.engine.narrow import NARROW, widen_narrow_norms
 from stylize.engine.norms import fuse_instance_norms
 from stylize.engine.openvino import OpenVINOEngine, _read_model
 from stylize.imaging import decode_image, psnr
@@ -39,13 +40,15 @@ def test_every_instance_norm_is_found_and_rewritten(shared, name):
 
 @pytest.fixture(scope="module")
 def stylizers(shared, tmp_path_factory):
-    """Three stylizers on the same store: OpenVINO as shipped (int8 fused), OpenVINO never fusing,
-    OpenVINO always fusing (float models too)."""
+    """Four stylizers on the same store: OpenVINO as shipped (int8 fused, its few-channel norms on
+    rows), OpenVINO never fusing, OpenVINO always fusing (float models too), OpenVINO fusing as
+    shipped but with no norm on rows ("columns")."""
     made = {}
-    for fuse in ("quantized", "never", "always"):
+    for fuse, narrow in (("quantized", NARROW), ("never", NARROW), ("always", NARROW), ("columns", 0)):
         settings = Settings(model_store=str(shared), cache_dir=tmp_path_factory.mktemp(f"norms-{fuse}"), runtime="openvino")
         store = ModelStore.from_spec(settings.model_store, settings.cache_dir)
-        made[fuse] = Stylizer(load_manifest(), store, OpenVINOEngine(threads=2, cache_dir=store.cache_dir, fuse_norms=fuse))
+        engine = OpenVINOEngine(threads=2, cache_dir=store.cache_dir, fuse_norms="quantized" if fuse == "columns" else fuse, narrow=narrow)
+        made[fuse] = Stylizer(load_manifest(), store, engine)
     return made
 
 
@@ -72,6 +75,54 @@ def test_fused_models_paint_as_the_originals(stylizers, stylizer, shared, size):
         shipped.append(psnr(painted(stylizers["never"], rgb, "int8"), reference))
         assert fused[-1] >= shipped[-1] - 1.0, f"{name}: fused {fused[-1]:.2f} dB, shipped {shipped[-1]:.2f} dB"
     assert np.mean(fused) >= np.mean(shipped) - 0.5, f"fused {fused}, shipped {shipped}"
+
+
+def test_few_channel_norms_on_rows_leave_no_narrow_arithmetic(shared):
+    """Every fused normalisation of at most NARROW channels has its per-channel chain rewritten
+    onto rows (``narrow.py``): none of them is left with a per-channel operand of so few channels,
+    and the wider ones are untouched."""
+    import openvino as ov
+
+    model = _read_model(ov.Core(), shared / "models" / INT8, (shared / "models" / INT8).read_bytes())
+    fuse_instance_norms(model)
+
+    def narrow_steps(mvn) -> int:
+        """Multiplies and adds by a per-channel operand reached from ``mvn`` through element-wise operations."""
+        steps, todo = 0, [t.get_node() for t in mvn.output(0).get_target_inputs()]
+        while todo:
+            node = todo.pop()
+            if node.get_type_name() not in ("Multiply", "Add", "FakeQuantize", "Relu", "Sigmoid"):
+                continue
+            operand = node.get_input_partial_shape(1) if node.get_input_size() > 1 else None
+            steps += node.get_type_name() in ("Multiply", "Add") and operand.is_static and tuple(operand.to_shape())[2:] == (1, 1)
+            todo += [t.get_node() for t in node.output(0).get_target_inputs()]
+        return steps
+
+    def mvns(narrow: bool) -> list:
+        return [n for n in model.get_ordered_ops() if n.get_type_name() == "MVN" and (n.get_output_partial_shape(0)[1].get_length() <= NARROW) == narrow]
+
+    wide = [narrow_steps(n) for n in mvns(False)]
+    assert mvns(True) and all(narrow_steps(n) == 2 for n in mvns(True)), "the last normalisations have few channels, each with a scale and a shift"
+    assert widen_narrow_norms(model) == len(mvns(True))
+    assert all(narrow_steps(n) == 0 for n in mvns(True)), "their scale and shift now run on rows"
+    assert [narrow_steps(n) for n in mvns(False)] == wide and all(w == 2 for w in wide), "the wider ones are untouched"
+    assert widen_narrow_norms(model) == 0, "nothing left to rewrite"
+
+
+@pytest.mark.parametrize("size", SIZES, ids=list(SIZES))
+def test_norms_on_rows_paint_bit_identically(stylizers, shared, size):
+    """The shipped int8 model on OpenVINO paints the sample photos exactly as it does with no
+    normalisation on rows: the same operations on the same values (measured faster:
+    ``scripts/measure_narrow.py``)."""
+    from PIL import Image
+
+    shipped = stylizers["quantized"].model(stylizers["quantized"].manifest.get("transfer", "int8"), "openvino")
+    columns = stylizers["columns"].model(stylizers["columns"].manifest.get("transfer", "int8"), "openvino")
+    assert shipped.norms_widened >= 1 and columns.norms_widened == 0
+    for name in PHOTOS:
+        rgb = np.asarray(Image.fromarray(decode_image((shared / "photos" / name).read_bytes())).resize(SIZES[size]))
+        on_rows, on_columns = painted(stylizers["quantized"], rgb, "int8"), painted(stylizers["columns"], rgb, "int8")
+        assert on_rows.shape == on_columns.shape and np.array_equal(on_rows, on_columns), f"{name}: {psnr(on_rows, on_columns):.1f} dB"
 
 
 def test_every_fed_normalisation_of_a_stage_takes_float_statistics(stylizer):

@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import ModelError
 from .base import BF16, F32, IntegerIO, Model, ShapeCache, Shapes, TensorInfo, feed_shapes
 from .custom_ops import builtin_transpose_conv, has_custom_transpose_conv
+from .narrow import NARROW, widen_narrow_norms
 from .norms import fuse_fed_norms, fuse_instance_norms
 from .resize import interpolate_sizes_to_scales
 from .rewrites import rewrite
@@ -55,10 +56,10 @@ class _Compiled:
 class OpenVINOModel:
     engine = "openvino"
 
-    def __init__(self, path: Path, core, config: dict, fuse_norms: str = "quantized", graph: str | None = None):
+    def __init__(self, path: Path, core, config: dict, fuse_norms: str = "quantized", graph: str | None = None, narrow: int = NARROW):
         self.path = Path(path)
         self.runs = 0
-        self.norms_fused = 0
+        self.norms_fused = self.norms_widened = 0
         self.float_inputs: frozenset[str] = frozenset()
         self._core, self._config = core, config
         self._runs_lock = threading.Lock()
@@ -73,6 +74,7 @@ class OpenVINOModel:
             interpolate_sizes_to_scales(self._model)
             if fuse_norms == "always" or (fuse_norms == "quantized" and _quantized(self._model)):
                 self.norms_fused = fuse_instance_norms(self._model)
+                self.norms_widened = widen_narrow_norms(self._model, narrow)  # the few-channel ones, on rows (narrow.py)
                 # A stage of a tiled painting normalises by statistics it is fed: in float too, so
                 # that its tiles paint what the fused whole network paints (``tiling.py``).
                 self.float_inputs = frozenset(fuse_fed_norms(self._model))
@@ -140,6 +142,7 @@ class OpenVINOEngine:
     cache_dir: Path | None = None
     name: str = "openvino"
     fuse_norms: str = "quantized"  # instance normalisations as one MVN each (norms.py): in "quantized" models (measured), "always" or "never"
+    narrow: int = NARROW  # fused normalisations of at most this many channels run on rows (narrow.py); 0: none
     _core: list = field(default_factory=list, compare=False, repr=False)
     _capabilities: list = field(default_factory=list, compare=False, repr=False)
 
@@ -169,7 +172,7 @@ class OpenVINOEngine:
         config = {**self.config, "INFERENCE_PRECISION_HINT": precision}
         if threads is not None:
             config["INFERENCE_NUM_THREADS"] = threads
-        return OpenVINOModel(path, self.core(), config, self.fuse_norms, graph)
+        return OpenVINOModel(path, self.core(), config, self.fuse_norms, graph, self.narrow)
 
     def capabilities(self) -> tuple[str, ...]:
         """The CPU's capabilities as OpenVINO reports them (``FP32``, ``INT8``, ``BF16``, …)."""

@@ -1,0 +1,105 @@
+"""Normalisations of few channels, rewritten so that their per-channel arithmetic runs along whole
+rows, for OpenVINO.
+
+OpenVINO's CPU plugin keeps the int8 transfer network's activations channels-last (NHWC), so an
+element-wise operation with a per-channel operand (the normalisation's scale and shift, ``y =
+MVN(x) · gamma + beta`` after ``norms.py``) is vectorised along the channels. Where a layer has
+only a few — the last normalisation's 3 channels (then the quantization and the sigmoid that make
+the picture) and the one before it's 8 — each AVX-512 vector holds 3 or 8 useful values of 16:
+OpenVINO's per-layer counters gave that single 3-channel chain 3.5 ms of the int8 model's 24 ms
+at 384², more than the 13 normalisations' reductions together.
+
+``widen_narrow_norms`` lays such a chain out as the memory already is: the normalised activation
+is transposed to channels-last and reshaped to rows of ``width × channels`` values (neither moves
+a byte in OpenVINO's channels-last memory), the scale and shift are tiled to a row, the chain runs
+on those rows, and the result is reshaped and transposed back. The arithmetic is the same
+operations on the same values in the same order, so the output is bit-identical (tested); the
+operations that do not fit (a per-channel quantization range, a second consumer) end the chain.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NARROW = 8  # channels at most for a chain to be rewritten (measured: ``scripts/measure_narrow.py``)
+_ELEMENTWISE = ("Multiply", "Add", "FakeQuantize", "Relu", "Sigmoid")
+
+
+def widen_narrow_norms(model, max_channels: int = NARROW) -> int:
+    """Rewrite the element-wise chain after every ``MVN`` of at most ``max_channels`` channels in
+    an OpenVINO ``model`` (4-D, channels second) to run on rows; returns how many were rewritten.
+    The sizes are taken from the tensors' shapes in the graph, so the model can still be reshaped."""
+    import openvino.opset11 as ops
+
+    rewritten = 0
+    for mvn in [node for node in model.get_ordered_ops() if node.get_type_name() == "MVN"]:
+        shape = mvn.get_output_partial_shape(0)
+        if shape.rank.get_length() != 4 or not shape[1].is_static or shape[1].get_length() > max_channels:
+            continue
+        channels = shape[1].get_length()
+        chain = _chain(mvn, channels)
+        while chain and chain[-1].get_type_name() == "FakeQuantize" and not _is_output(chain[-1]):
+            chain.pop()  # the quantization before a convolution stays where OpenVINO fuses it into that convolution
+        if not any(node.get_type_name() in ("Multiply", "Add") for node in chain):
+            continue
+        last = chain[-1].output(0)
+        after = list(last.get_target_inputs())
+        nhwc = ops.transpose(mvn.output(0), _i64([0, 2, 3, 1]))
+        y = ops.reshape(nhwc, _i64([0, 0, -1]), special_zero=True)  # N, H, W·C
+        width = ops.gather(ops.shape_of(nhwc), _i64([2]), _i64(0))
+        repeats = ops.concat([_i64([1, 1]), width], 0)
+        for node in chain:
+            kind = node.get_type_name()
+            if kind in ("Multiply", "Add"):
+                row = ops.tile(ops.reshape(node.input(1).get_source_output(), _i64([1, 1, channels]), special_zero=False), repeats)
+                y = ops.multiply(y, row) if kind == "Multiply" else ops.add(y, row)
+            elif kind == "FakeQuantize":
+                y = ops.fake_quantize(y, *(node.input(i).get_source_output() for i in range(1, 5)), node.get_levels())
+            elif kind == "Relu":
+                y = ops.relu(y)
+            else:
+                y = ops.sigmoid(y)
+        y = ops.transpose(ops.reshape(y, ops.shape_of(nhwc), special_zero=False), _i64([0, 3, 1, 2]))
+        y.set_friendly_name(last.get_node().get_friendly_name())
+        for target in after:
+            target.replace_source_output(y.output(0))
+        rewritten += 1
+    if rewritten:
+        model.validate_nodes_and_infer_types()
+    return rewritten
+
+
+def _chain(mvn, channels: int) -> list:
+    """The element-wise operations after ``mvn`` that can run on rows: each the only consumer of
+    the one before, its other operands per channel (``[1, C, 1, 1]``) or, for a quantization, one
+    range for the whole tensor."""
+    chain, node = [], mvn
+    while True:
+        consumers = [t.get_node() for t in node.output(0).get_target_inputs()]
+        if len(consumers) != 1 or consumers[0].get_type_name() not in _ELEMENTWISE:
+            return chain
+        step = consumers[0]
+        if step.input(0).get_source_output() != node.output(0):  # the activation is its first operand
+            return chain
+        kind = step.get_type_name()
+        operands = [step.get_input_partial_shape(i) for i in range(1, step.get_input_size())]
+        if not all(s.is_static for s in operands):
+            return chain
+        if kind in ("Multiply", "Add") and tuple(operands[0].to_shape()) != (1, channels, 1, 1):
+            return chain
+        if kind == "FakeQuantize" and any(int(np.prod(s.to_shape())) != 1 for s in operands):
+            return chain
+        chain.append(step)
+        node = step
+
+
+def _is_output(node) -> bool:
+    """Whether ``node`` only feeds the model's outputs (directly or through a transpose)."""
+    consumers = [t.get_node() for t in node.output(0).get_target_inputs()]
+    return bool(consumers) and all(c.get_type_name() == "Result" or (c.get_type_name() == "Transpose" and _is_output(c)) for c in consumers)
+
+
+def _i64(values) -> object:
+    import openvino.opset11 as ops
+
+    return ops.constant(np.array(values, dtype=np.int64))
