@@ -18,6 +18,7 @@ from stylize.engine.openvino import OpenVINOEngine, _read_model
 from stylize.imaging import decode_image, psnr
 from stylize.manifest import load_manifest
 from stylize.store import ModelStore
+from stylize.tiling import paint_tiled
 
 INT8 = "magenta_arbitrary-image-stylization-v1-256_int8_transfer_1.tflite"
 FP16 = "magenta_arbitrary-image-stylization-v1-256_fp16_transfer_1.tflite"
@@ -123,6 +124,22 @@ def test_norms_on_rows_paint_bit_identically(stylizers, shared, size):
         rgb = np.asarray(Image.fromarray(decode_image((shared / "photos" / name).read_bytes())).resize(SIZES[size]))
         on_rows, on_columns = painted(stylizers["quantized"], rgb, "int8"), painted(stylizers["columns"], rgb, "int8")
         assert on_rows.shape == on_columns.shape and np.array_equal(on_rows, on_columns), f"{name}: {psnr(on_rows, on_columns):.1f} dB"
+
+
+def test_stages_on_rows_paint_bit_identically(stylizers, shared):
+    """The stages of a tiled painting whose fed normalisation has few channels (the last two: 8
+    and 3) run it on rows too, and the tiled painting is exactly the one with none on rows."""
+    from PIL import Image
+
+    asset = stylizers["quantized"].manifest.get("transfer", "int8")
+    plan, on_rows = stylizers["quantized"].stage_models(asset, "openvino")
+    _, on_columns = stylizers["columns"].stage_models(asset, "openvino")
+    assert [m.norms_widened for m in on_rows][-3:] == [0, 1, 1] and sum(m.norms_widened for m in on_rows) == 2
+    assert all(m.norms_widened == 0 for m in on_columns)
+    rgb = np.asarray(Image.open(shared / "photos" / "man_in_suit.jpg").convert("RGB").resize((1000, 604)))
+    vector = stylizers["quantized"].vectors.vector(stylizers["quantized"].style("style3"))
+    tiled = paint_tiled(on_rows, plan, rgb, vector, 256)
+    assert tiled.shape == (604, 1000, 3) and np.array_equal(tiled, paint_tiled(on_columns, plan, rgb, vector, 256))
 
 
 def test_every_fed_normalisation_of_a_stage_takes_float_statistics(stylizer):

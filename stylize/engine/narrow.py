@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 NARROW = 8  # channels at most for a chain to be rewritten (measured: ``scripts/measure_narrow.py``)
-_ELEMENTWISE = ("Multiply", "Add", "FakeQuantize", "Relu", "Sigmoid")
+_ELEMENTWISE = ("Subtract", "Multiply", "Add", "FakeQuantize", "Relu", "Sigmoid")
 
 
 def widen_narrow_norms(model, max_channels: int = NARROW) -> int:
@@ -32,27 +32,22 @@ def widen_narrow_norms(model, max_channels: int = NARROW) -> int:
     import openvino.opset11 as ops
 
     rewritten = 0
-    for mvn in [node for node in model.get_ordered_ops() if node.get_type_name() == "MVN"]:
-        shape = mvn.get_output_partial_shape(0)
-        if shape.rank.get_length() != 4 or not shape[1].is_static or shape[1].get_length() > max_channels:
-            continue
-        channels = shape[1].get_length()
-        chain = _chain(mvn, channels)
+    for source, chain, channels in _narrow_norms(model, max_channels):
         while chain and chain[-1].get_type_name() == "FakeQuantize" and not _is_output(chain[-1]):
             chain.pop()  # the quantization before a convolution stays where OpenVINO fuses it into that convolution
         if not any(node.get_type_name() in ("Multiply", "Add") for node in chain):
             continue
         last = chain[-1].output(0)
         after = list(last.get_target_inputs())
-        nhwc = ops.transpose(mvn.output(0), _i64([0, 2, 3, 1]))
+        nhwc = ops.transpose(source, _i64([0, 2, 3, 1]))
         y = ops.reshape(nhwc, _i64([0, 0, -1]), special_zero=True)  # N, H, W·C
         width = ops.gather(ops.shape_of(nhwc), _i64([2]), _i64(0))
         repeats = ops.concat([_i64([1, 1]), width], 0)
         for node in chain:
             kind = node.get_type_name()
-            if kind in ("Multiply", "Add"):
+            if kind in ("Subtract", "Multiply", "Add"):
                 row = ops.tile(ops.reshape(node.input(1).get_source_output(), _i64([1, 1, channels]), special_zero=False), repeats)
-                y = ops.multiply(y, row) if kind == "Multiply" else ops.add(y, row)
+                y = {"Subtract": ops.subtract, "Multiply": ops.multiply, "Add": ops.add}[kind](y, row)
             elif kind == "FakeQuantize":
                 y = ops.fake_quantize(y, *(node.input(i).get_source_output() for i in range(1, 5)), node.get_levels())
             elif kind == "Relu":
@@ -69,11 +64,35 @@ def widen_narrow_norms(model, max_channels: int = NARROW) -> int:
     return rewritten
 
 
-def _chain(mvn, channels: int) -> list:
-    """The element-wise operations after ``mvn`` that can run on rows: each the only consumer of
+def _narrow_norms(model, max_channels: int):
+    """(the activation, the normalisation's element-wise chain on it, its channels) for every
+    normalisation of at most ``max_channels`` channels: an ``MVN`` (the chain after it), or in a
+    stage of a tiled painting one fed its statistics (``norms.fuse_fed_norms``: the chain from its
+    subtraction of the fed mean)."""
+    from .norms import _fed_statistic
+
+    for node in model.get_ordered_ops():
+        kind = node.get_type_name()
+        shape = node.get_output_partial_shape(0)
+        if kind not in ("MVN", "Subtract") or shape.rank.get_length() != 4 or not shape[1].is_static or shape[1].get_length() > max_channels:
+            continue
+        channels = shape[1].get_length()
+        if kind == "MVN":
+            yield node.output(0), _chain(node, channels), channels
+        elif _fed_statistic(node.input_value(1)) is not None and _per_channel(node, channels):
+            yield node.input_value(0), [node, *_chain(node, channels)], channels
+
+
+def _per_channel(node, channels: int) -> bool:
+    operand = node.get_input_partial_shape(1)
+    return operand.is_static and tuple(operand.to_shape()) == (1, channels, 1, 1)
+
+
+def _chain(start, channels: int) -> list:
+    """The element-wise operations after ``start`` that can run on rows: each the only consumer of
     the one before, its other operands per channel (``[1, C, 1, 1]``) or, for a quantization, one
     range for the whole tensor."""
-    chain, node = [], mvn
+    chain, node = [], start
     while True:
         consumers = [t.get_node() for t in node.output(0).get_target_inputs()]
         if len(consumers) != 1 or consumers[0].get_type_name() not in _ELEMENTWISE:
@@ -85,7 +104,7 @@ def _chain(mvn, channels: int) -> list:
         operands = [step.get_input_partial_shape(i) for i in range(1, step.get_input_size())]
         if not all(s.is_static for s in operands):
             return chain
-        if kind in ("Multiply", "Add") and tuple(operands[0].to_shape()) != (1, channels, 1, 1):
+        if kind in ("Subtract", "Multiply", "Add") and not _per_channel(step, channels):
             return chain
         if kind == "FakeQuantize" and any(int(np.prod(s.to_shape())) != 1 for s in operands):
             return chain

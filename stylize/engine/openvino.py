@@ -74,11 +74,11 @@ class OpenVINOModel:
             interpolate_sizes_to_scales(self._model)
             if fuse_norms == "always" or (fuse_norms == "quantized" and _quantized(self._model)):
                 self.norms_fused = fuse_instance_norms(self._model)
-                self.norms_widened = widen_narrow_norms(self._model, narrow)  # the few-channel ones, on rows (narrow.py)
                 # A stage of a tiled painting normalises by statistics it is fed: in float too, so
                 # that its tiles paint what the fused whole network paints (``tiling.py``).
                 self.float_inputs = frozenset(fuse_fed_norms(self._model))
                 self.norms_fused += len(self.float_inputs) // 2
+                self.norms_widened = widen_narrow_norms(self._model, narrow)  # the few-channel ones, on rows (narrow.py)
             self._io = IntegerIO(data, float_inputs=self.float_inputs)
             _fix_run_time_sizes(self._model, self._io.shapes)
         except (RuntimeError, OSError) as exc:
