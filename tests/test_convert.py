@@ -109,6 +109,24 @@ def test_derived_builds_run_on_both_runtimes_close_to_float32(converted, manifes
         assert psnr(got, reference) >= bound, (name, engine, psnr(got, reference))
 
 
+@pytest.mark.parametrize("size", [(384, 384), (640, 424)], ids=["384²", "640×424"])
+def test_norms_on_rows_leave_every_build_painting_the_same(converted, manifest, inputs, size):
+    """OpenVINO's few-channel normalisations on rows (``engine/narrow.py``) change no build's
+    painting, whatever its structure (the TensorFlow builds read with run-time sizes, int8 output,
+    float normalisations): bit for bit against the same build with none on rows."""
+    target, _ = converted
+    image = np.asarray(Image.fromarray((inputs[0][0] * 255).astype(np.uint8)).resize(size), dtype=np.float32)[None] / 255.0
+    rows, columns = OpenVINOEngine(threads=2), OpenVINOEngine(threads=2, narrow=0)
+    widened = {}
+    for name in BOUND_DB:
+        path = target / manifest.get("transfer", name).key
+        on_rows = rows.load(path)
+        widened[name] = on_rows.norms_widened
+        a, b = paint(on_rows, image, inputs[1]), paint(columns.load(path), image, inputs[1])
+        assert a.shape == (size[1], size[0], 3) and np.array_equal(a, b), (name, a.shape, psnr(a, b) if a.shape == b.shape else None)
+    assert all(widened[name] == 2 for name in BOUND_DB if "int8" in name), widened
+
+
 def test_a_second_convert_changes_no_published_object(converted, manifest, aws_env, tmp_path):
     """Publish the converted store, convert again into the same folder, publish again: the same
     bytes, so nothing is uploaded."""

@@ -57,7 +57,9 @@ def widen_narrow_norms(model, max_channels: int = NARROW) -> int:
                 row = ops.tile(ops.reshape(node.input(1).get_source_output(), _i64([1, 1, channels]), special_zero=False), repeats)
                 y = {"Subtract": ops.subtract, "Multiply": ops.multiply, "Add": ops.add}[kind](y, row)
             elif kind == "FakeQuantize":
-                y = ops.fake_quantize(y, *(node.input(i).get_source_output() for i in range(1, 5)), node.get_levels())
+                # one range for the whole tensor, as rank 3: a 4-D range would broadcast the rows to 4-D
+                limits = (ops.reshape(node.input(i).get_source_output(), _i64([1, 1, 1]), special_zero=False) for i in range(1, 5))
+                y = ops.fake_quantize(y, *limits, node.get_levels())
             elif kind == "Relu":
                 y = ops.relu(y)
             else:
