@@ -84,7 +84,7 @@ def _narrow_norms(model, max_channels: int):
     for node in model.get_ordered_ops():
         kind = node.get_type_name()
         shape = node.get_output_partial_shape(0)
-        if kind not in ("MVN", "Subtract") or shape.rank.get_length() != 4 or not shape[1].is_static or shape[1].get_length() > max_channels:
+        if kind not in ("MVN", "Subtract") or shape.rank.is_dynamic or shape.rank.get_length() != 4 or not shape[1].is_static or shape[1].get_length() > max_channels:
             continue
         channels = shape[1].get_length()
         if kind == "MVN":
