@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .norms import fed_statistic
+
 NARROW = 8  # channels at most for a chain to be rewritten (measured: ``scripts/measure_narrow.py``)
 _ELEMENTWISE = ("Subtract", "Multiply", "Add", "FakeQuantize", "Relu", "Sigmoid")
 
@@ -79,8 +81,6 @@ def _narrow_norms(model, max_channels: int):
     normalisation of at most ``max_channels`` channels: an ``MVN`` (the chain after it), or in a
     stage of a tiled painting one fed its statistics (``norms.fuse_fed_norms``: the chain from its
     subtraction of the fed mean)."""
-    from .norms import _fed_statistic
-
     for node in model.get_ordered_ops():
         kind = node.get_type_name()
         shape = node.get_output_partial_shape(0)
@@ -89,7 +89,7 @@ def _narrow_norms(model, max_channels: int):
         channels = shape[1].get_length()
         if kind == "MVN":
             yield node.output(0), _chain(node, channels), channels
-        elif _fed_statistic(node.input_value(1)) is not None and _per_channel(node, channels):
+        elif fed_statistic(node.input_value(1)) is not None and _per_channel(node, channels):
             yield node.input_value(0), [node, *_chain(node, channels)], channels
 
 

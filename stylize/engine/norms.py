@@ -137,17 +137,17 @@ def fuse_fed_norms(model) -> tuple[str, ...]:
         plus_eps = _source(node.input_value(0)).get_node()
         if plus_eps.get_type_name() != "Add" or _only_consumer(plus_eps.output(0), "Power") is not node:
             continue
-        fed = [(_fed_statistic(plus_eps.input_value(i)), plus_eps.input_value(1 - i)) for i in range(2)]
+        fed = [(fed_statistic(plus_eps.input_value(i)), plus_eps.input_value(1 - i)) for i in range(2)]
         fed = [(found, other) for found, other in fed if found is not None]
         if len(fed) != 1:
             continue
         (variance, variance_order), eps_value = fed[0]
         eps = _constant(eps_value)
-        affine = _affine(plus_eps, lambda v: _fed_statistic(v) is not None, lambda v: _fed_statistic(v) is None)
+        affine = _affine(plus_eps, lambda v: fed_statistic(v) is not None, lambda v: fed_statistic(v) is None)
         if eps is None or eps.size != 1 or affine is None:
             continue
         gamma, x, mean_value, beta, total = affine
-        mean, mean_order = _fed_statistic(mean_value)
+        mean, mean_order = fed_statistic(mean_value)
         taken = {}
         for old, order in ((mean, mean_order), (variance, variance_order)):
             name = old.output(0).get_any_name()
@@ -166,7 +166,7 @@ def fuse_fed_norms(model) -> tuple[str, ...]:
     return tuple(floated)
 
 
-def _fed_statistic(value):
+def fed_statistic(value):
     """(parameter, transpose order or None) where ``value`` is a per-channel input of the model
     (1 × 1 × 1 × C, perhaps transposed, converted and quantized on its way), else None."""
     order = None

@@ -297,7 +297,6 @@ def test_a_40_megapixel_photo_is_decoded_and_composited_without_copies():
     assert blend <= 1.4 * picture, (blend, picture)
 
 
-
 def grainy(width: int, height: int) -> Image.Image:
     """A picture full of fine detail, as a phone's 12 MP photo is: smooth gradients under grain."""
     y, x = np.mgrid[0:height, 0:width]
