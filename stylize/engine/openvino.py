@@ -6,7 +6,9 @@ Threads and latency are set per compiled model (``INFERENCE_NUM_THREADS``,
 f32 everywhere, and bf16 where the CPU reports it in OpenVINO's ``OPTIMIZATION_CAPABILITIES``
 (AVX-512 BF16 or AMX), which computes the float layers about twice as fast; without the hint
 OpenVINO would pick bf16 on such a CPU by itself, so it is always set. Compiled blobs are kept in ``CACHE_DIR`` when a cache folder is
-given, so a new process compiles each shape once per machine, not once per start. MediaPipe's
+given, so a new process compiles each shape once per machine, not once per start. Each shape is
+compiled from a copy of the model whose few-channel convolutions are computed over their output's
+phases where that shape allows (``spread.py``). MediaPipe's
 selfie segmenters end in a custom operator OpenVINO does not know; it is rewritten into TFLite
 builtins as the file is read (``custom_ops.py``).
 """
@@ -28,6 +30,7 @@ from .narrow import NARROW, widen_narrow_norms
 from .norms import fuse_fed_norms, fuse_instance_norms
 from .resize import interpolate_sizes_to_scales
 from .rewrites import rewrite
+from .spread import THIN, spread_thin_convolutions
 
 REQUESTS_PER_MODEL = 2  # callers that may run one compiled model at once; others wait
 
@@ -56,10 +59,12 @@ class _Compiled:
 class OpenVINOModel:
     engine = "openvino"
 
-    def __init__(self, path: Path, core, config: dict, fuse_norms: str = "quantized", graph: str | None = None, narrow: int = NARROW):
+    def __init__(self, path: Path, core, config: dict, fuse_norms: str = "quantized", graph: str | None = None, narrow: int = NARROW, thin: int = THIN):
         self.path = Path(path)
         self.runs = 0
         self.norms_fused = self.norms_widened = 0
+        self.thin = thin
+        self.convs_spread = 0  # convolutions computed over their phases (spread.py), the most in any shape built
         self.float_inputs: frozenset[str] = frozenset()
         self._core, self._config = core, config
         self._runs_lock = threading.Lock()
@@ -88,13 +93,14 @@ class OpenVINOModel:
         self._shapes.get(feed_shapes(self.inputs, {t.name: t.shape for t in self.inputs}))
 
     def _build(self, shapes: Shapes, extra: dict | None = None) -> _Compiled:
-        model = self._model
+        model = self._model.clone()  # rewritten below for these shapes; the model as read stays as it is
         if shapes != tuple(t.shape for t in self.inputs):
-            model = model.clone()
             try:
                 model.reshape({t.name: list(s) for t, s in zip(self.inputs, shapes, strict=True)})
             except RuntimeError as exc:
                 raise ModelError(f"{self.path.name} cannot run at input shapes {shapes} ({_first_line(exc)}); use sizes that are multiples of 4.") from exc
+        # the few-channel convolutions as strided ones over their phases, where these sizes allow (spread.py)
+        self.convs_spread = max(self.convs_spread, spread_thin_convolutions(model, self.thin))
         try:
             return _Compiled(self._core.compile_model(model, "CPU", {**self._config, **(extra or {})}))
         except RuntimeError as exc:
@@ -143,6 +149,7 @@ class OpenVINOEngine:
     name: str = "openvino"
     fuse_norms: str = "quantized"  # instance normalisations as one MVN each (norms.py): in "quantized" models (measured), "always" or "never"
     narrow: int = NARROW  # fused normalisations of at most this many channels run on rows (narrow.py); 0: none
+    thin: int = THIN  # convolutions of at most this many output channels computed over their phases (spread.py); 0: none
     _core: list = field(default_factory=list, compare=False, repr=False)
     _capabilities: list = field(default_factory=list, compare=False, repr=False)
 
@@ -172,7 +179,7 @@ class OpenVINOEngine:
         config = {**self.config, "INFERENCE_PRECISION_HINT": precision}
         if threads is not None:
             config["INFERENCE_NUM_THREADS"] = threads
-        return OpenVINOModel(path, self.core(), config, self.fuse_norms, graph, self.narrow)
+        return OpenVINOModel(path, self.core(), config, self.fuse_norms, graph, self.narrow, self.thin)
 
     def capabilities(self) -> tuple[str, ...]:
         """The CPU's capabilities as OpenVINO reports them (``FP32``, ``INT8``, ``BF16``, …)."""

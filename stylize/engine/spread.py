@@ -1,0 +1,206 @@
+"""Convolutions of few output channels, rewritten as strided convolutions of many, for OpenVINO.
+
+The transfer network's last convolution makes the picture: a 9×9 kernel from 8 channels to 3, at
+full resolution. OpenVINO's convolution kernels vectorise along the output channels, so its 3
+channels fill 3 lanes of a 16-lane AVX-512 vector: its per-layer counters put that single layer at
+4.5 ms of the int8 model's 22 ms at 384², and at 18 of the float16 model's 62 ms in float32 —
+more than the ten 32-channel convolutions of the residual blocks together.
+
+``spread_thin_convolutions`` computes the same sums with the output's B×B phases as channels
+(B = 4): output pixel ``(B·i + a, B·j + b)`` of channel ``o`` is channel ``o·B² + a·B + b`` of a
+convolution with stride B whose kernel is the original one placed at offset ``(a, b)`` in a
+``(K + B − 1)²`` kernel of zeros; ``DepthToSpace`` puts the phases back in place. 3 channels become
+48, and the layer does 1.8 times the multiplications (the zeros) in about a third of the time
+(4.5 → 1.3 ms in the int8 model at 384²). The sums are the same products, plus zeros: in float32
+the paintings came out bit-identical, and int8 sums are exact.
+
+Where the convolution is followed by an instance normalisation (the int8 model's, as ``norms.py``
+writes it: one ``MVN`` over height and width), that too runs before the phases are put back: each
+channel's B² phases grouped as an axis of a 5-D tensor and normalised over it and the spatial axes
+together, which are the same values as the picture's. On 3 channels at full resolution the ``MVN``
+had the same narrow vectors as the convolution (1.2 ms at 384²); on the phases it is a fraction
+of that. Its sums are added in another order, so a value at the edge of a quantization step can
+come out on the other side, and the int8 painting moves as a quantized network's does (51 dB from
+the one without at 384² on a sample photo, bit-identical at 640×480); tested against the float
+reference as the issue bounds it.
+
+The weights are rearranged as the file stores them — the int8 constant, its per-channel scale
+repeated for each phase — so that OpenVINO's low-precision transformations still see a quantized
+convolution. A ``SpaceToDepth`` in front of an ordinary convolution would do the same arithmetic,
+but those transformations do not pass through it, and the convolution ran in float (1.5× slower).
+
+The phases need the output's height and width to be multiples of B; the rewrite is done per
+compiled shape (``OpenVINOModel._build``) and leaves a convolution whose sizes are not as it is.
+Measured (``scripts/measure_spread.py``): a convolution with 8 output channels (the first one, and
+the one before the last) gained nothing, as its ``DepthToSpace`` cost what the convolution saved;
+so only convolutions of at most ``THIN`` output channels are rewritten.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+THIN = 4  # output channels at most for a convolution to be spread
+BLOCK = 4  # phases a side: 3 output channels become 48, three full AVX-512 vectors
+
+
+def spread_thin_convolutions(model, max_channels: int = THIN, block: int = BLOCK) -> int:
+    """Rewrite, in a statically shaped OpenVINO ``model``, every stride-1 convolution with at most
+    ``max_channels`` output channels, a kernel of at least 3 and an output whose sides are
+    multiples of ``block``, into a ``block``-strided convolution over ``block``² times the channels
+    followed by ``DepthToSpace``; returns how many were rewritten."""
+    import openvino.opset11 as ops
+
+    if max_channels <= 0 or block < 2:
+        return 0
+    rewritten = 0
+    for conv in list(model.get_ordered_ops()):
+        found = _thin(conv, max_channels, block)
+        if found is None:
+            continue
+        base, path = found
+        channels = base.shape[0]
+        weights = ops.constant(phase_kernel(base, block))
+        for node in path:  # the weights' own dequantization, each per-channel operand repeated per phase
+            if node.get_type_name() == "Convert":
+                weights = ops.convert(weights, node.get_destination_type())
+                continue
+            operand = node.input_value(1).get_node().get_data()
+            if operand.size == channels:
+                operand = np.repeat(operand.reshape(channels), block * block).reshape((channels * block * block,) + (1,) * (operand.ndim - 1))
+            weights = (ops.multiply if node.get_type_name() == "Multiply" else ops.subtract)(weights, ops.constant(operand))
+        phases = ops.convolution(conv.input_value(0), weights, [block, block], [0, 0], [0, 0], [1, 1], auto_pad="valid")
+        last = conv
+        bias = _bias(conv, channels)
+        if bias is not None:  # added to the phases, where OpenVINO fuses it into the convolution as it did before
+            last, values = bias
+            phases = ops.add(phases, ops.constant(np.repeat(values, block * block).reshape(1, -1, 1, 1)))
+        mvn = _normalisation(last)
+        if mvn is not None:  # the normalisation after it, on the phases grouped by channel (see above)
+            phases, last = _normalised_phases(phases, mvn, channels, block), mvn[-1]
+        picture = ops.depth_to_space(phases, "depth_first", block)
+        picture.set_friendly_name(last.get_friendly_name())
+        for target in list(last.output(0).get_target_inputs()):
+            target.replace_source_output(picture.output(0))
+        rewritten += 1
+    if rewritten:
+        model.validate_nodes_and_infer_types()
+    return rewritten
+
+
+def phase_kernel(weights: np.ndarray, block: int) -> np.ndarray:
+    """``weights`` ``[O, C, K, K]`` as the kernel of the strided convolution that computes each of
+    the output's ``block``² phases as a channel: ``[O·B², C, K + B − 1, K + B − 1]``, output channel
+    ``o·B² + a·B + b`` holding the original kernel at offset ``(a, b)`` and zeros elsewhere."""
+    out_channels, in_channels, k, _ = weights.shape
+    size = k + block - 1
+    phases = np.zeros((out_channels, block, block, in_channels, size, size), dtype=weights.dtype)
+    for a in range(block):
+        for b in range(block):
+            phases[:, a, b, :, a : a + k, b : b + k] = weights
+    return phases.reshape(out_channels * block * block, in_channels, size, size)
+
+
+def _thin(conv, max_channels: int, block: int):
+    """(the weights' base constant, the nodes between it and the convolution) if ``conv`` is one
+    to spread, else None."""
+    if conv.get_type_name() != "Convolution":
+        return None
+    attributes = conv.get_attributes()
+    if list(attributes["strides"]) != [1, 1] or list(attributes["dilations"]) != [1, 1]:
+        return None
+    if any(attributes["pads_begin"]) or any(attributes["pads_end"]) or attributes["auto_pad"] not in ("valid", "explicit", "notset"):
+        return None
+    kernel, output = conv.get_input_partial_shape(1), conv.get_output_partial_shape(0)
+    if not kernel.is_static or not output.is_static:
+        return None
+    out_channels, _, height, width = (int(d) for d in kernel.to_shape())
+    if out_channels > max_channels or height != width or height < 3:
+        return None
+    if any(int(side) % block for side in tuple(output.to_shape())[2:]):
+        return None
+    return _weights(conv.input_value(1), out_channels)
+
+
+
+
+def _normalisation(node):
+    """The nodes from ``node`` to the ``MVN`` over height and width that normalises it, with at
+    most a quantization of one range between (``norms.py`` keeps the one the normalisation's
+    input had), each the only consumer of the one before; or None."""
+    chain = []
+    while True:
+        consumers = [target.get_node() for target in node.output(0).get_target_inputs()]
+        if len(consumers) != 1:
+            return None
+        node = consumers[0]
+        chain.append(node)
+        kind = node.get_type_name()
+        if kind == "FakeQuantize" and len(chain) == 1 and all(int(np.prod(node.get_input_partial_shape(i).to_shape())) == 1 for i in range(1, 5)):
+            continue
+        if kind != "MVN":
+            return None
+        axes = node.input_value(1).get_node()
+        if axes.get_type_name() != "Constant" or sorted(int(a) % 4 for a in axes.get_data().ravel()) != [2, 3]:
+            return None
+        return chain
+
+
+def _normalised_phases(phases, chain: list, channels: int, block: int):
+    """``chain`` (from ``_normalisation``) applied to the phases: each channel's ``block``² phases
+    grouped as one axis of a 5-D tensor, normalised over it and the two spatial axes together."""
+    import openvino.opset11 as ops
+
+    *between, mvn = chain
+    for quantize in between:
+        phases = ops.fake_quantize(phases, *(quantize.input_value(i) for i in range(1, 5)), quantize.get_levels())
+    n, c, h, w = (int(d) for d in phases.get_output_partial_shape(0).to_shape())
+    grouped = ops.reshape(phases, _i64([n, channels, block * block, h, w]), special_zero=False)
+    attributes = mvn.get_attributes()
+    normed = ops.mvn(grouped, _i64([2, 3, 4]), attributes["normalize_variance"], attributes["eps"], attributes["eps_mode"])
+    return ops.reshape(normed, _i64([n, c, h, w]), special_zero=False)
+
+
+def _bias(conv, channels: int):
+    """(the ``Add`` of a per-channel constant that is the convolution's only consumer, its values)
+    or None."""
+    consumers = [target.get_node() for target in conv.output(0).get_target_inputs()]
+    if len(consumers) != 1 or consumers[0].get_type_name() != "Add":
+        return None
+    add = consumers[0]
+    other = add.input_value(1 if add.input_value(0) == conv.output(0) else 0).get_node()
+    if other.get_type_name() != "Constant" or other.get_data().shape != (1, channels, 1, 1):
+        return None
+    return add, other.get_data().reshape(channels)
+
+
+def _i64(values):
+    import openvino.opset11 as ops
+
+    return ops.constant(np.array(values, dtype=np.int64))
+
+
+def _weights(value, out_channels: int):
+    """Follow a convolution's weights through ``Convert`` and per-channel (or scalar) ``Multiply``
+    or ``Subtract`` by constants to a ``[O, C, K, K]`` constant: (its values, the nodes on the way,
+    nearest the constant first), or None for weights made any other way."""
+    path, node = [], value.get_node()
+    while True:
+        kind = node.get_type_name()
+        if kind == "Constant":
+            data = node.get_data()
+            return (data, path[::-1]) if data.ndim == 4 and data.shape[0] == out_channels else None
+        if kind == "Convert":
+            path.append(node)
+            node = node.input_value(0).get_node()
+            continue
+        if kind in ("Multiply", "Subtract"):
+            operand = node.input_value(1).get_node()
+            if operand.get_type_name() != "Constant" or operand.get_data().size not in (1, out_channels):
+                return None
+            if operand.get_data().size == out_channels and operand.get_data().shape[0] != out_channels:
+                return None
+            path.append(node)
+            node = node.input_value(0).get_node()
+            continue
+        return None

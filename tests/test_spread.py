@@ -1,0 +1,170 @@
+"""Few-channel convolutions computed over their output's phases (``engine/spread.py``): the
+rewrite computes what the convolution computed, for float weights and for int8 ones with their
+per-channel scale; it leaves a convolution whose output sides are not multiples of the block;
+the transfer models' pictures (int8, float16 in each precision the CPU offers) and a tiled
+painting are the same as without it."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from stylize import Settings, StylizeOptions, Stylizer
+from stylize.engine import F32
+from stylize.engine.openvino import OpenVINOEngine
+from stylize.engine.spread import BLOCK, THIN, phase_kernel, spread_thin_convolutions
+from stylize.imaging import decode_image, psnr
+from stylize.manifest import load_manifest
+from stylize.store import ModelStore
+from stylize.tiling import paint_tiled
+
+PHOTOS = ("boy.jpg", "man_in_suit.jpg", "yoga_balcony.jpg")
+SIZES = {"384²": (384, 384), "non-square": (640, 424)}
+
+
+def conv_model(side: int, out_channels: int, kernel: int, quantized: bool, seed: int = 0, normalised: bool = False):
+    """A model of one valid, stride-1 convolution of a ``side``² picture of 5 channels, plus a
+    per-channel bias; with int8 weights and a per-channel scale (as OpenVINO reads an int8
+    TFLite file) or float ones; ``normalised``: then an instance normalisation (``MVN`` over
+    height and width, as ``norms.py`` writes it). Returns (model, its input, the weights as float)."""
+    import openvino as ov
+    import openvino.opset11 as ops
+
+    rng = np.random.default_rng(seed)
+    x = ops.parameter([1, 5, side + kernel - 1, side + kernel - 1], np.float32, name="x")
+    if quantized:
+        q = rng.integers(-127, 128, (out_channels, 5, kernel, kernel)).astype(np.int8)
+        scale = rng.uniform(0.001, 0.01, (out_channels, 1, 1, 1)).astype(np.float32)
+        weights = ops.multiply(ops.convert(ops.constant(q), np.float32), ops.constant(scale))
+        as_float = q.astype(np.float32) * scale
+    else:
+        as_float = rng.standard_normal((out_channels, 5, kernel, kernel)).astype(np.float32)
+        weights = ops.constant(as_float)
+    y = ops.convolution(x, weights, [1, 1], [0, 0], [0, 0], [1, 1], auto_pad="valid")
+    y = ops.add(y, ops.constant(rng.standard_normal((1, out_channels, 1, 1)).astype(np.float32)))
+    if normalised:
+        y = ops.mvn(y, ops.constant(np.array([2, 3], np.int64)), True, 1e-3, "inside_sqrt")
+    model = ov.Model([ops.result(ops.sigmoid(y))], [x])
+    return model, rng.standard_normal((1, 5, side + kernel - 1, side + kernel - 1)).astype(np.float32), as_float
+
+
+def run(model, x: np.ndarray) -> np.ndarray:
+    import openvino as ov
+
+    return ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})(x)[0]
+
+
+@pytest.mark.parametrize("quantized", [False, True], ids=["float", "int8 weights"])
+@pytest.mark.parametrize("kernel", [3, 9])
+def test_a_spread_convolution_computes_what_the_convolution_did(quantized, kernel):
+    model, x, _ = conv_model(12, 3, kernel, quantized)
+    before = run(model, x)
+    assert spread_thin_convolutions(model) == 1
+    kinds = Counter(n.get_type_name() for n in model.get_ops())
+    assert kinds["DepthToSpace"] == 1 and kinds["Convolution"] == 1
+    conv = next(n for n in model.get_ops() if n.get_type_name() == "Convolution")
+    assert list(conv.get_attributes()["strides"]) == [BLOCK, BLOCK] and conv.get_output_partial_shape(0)[1].get_length() == 3 * BLOCK * BLOCK
+    after = run(model, x)
+    assert after.shape == before.shape == (1, 3, 12, 12)
+    np.testing.assert_allclose(after, before, rtol=0, atol=1e-5)
+    assert spread_thin_convolutions(model) == 0, "nothing left to rewrite"
+
+
+@pytest.mark.parametrize("quantized", [False, True], ids=["float", "int8 weights"])
+def test_a_normalisation_after_a_spread_convolution_runs_on_the_phases(quantized):
+    """The normalisation's statistics over each channel's phases together are its statistics
+    over the picture: the same values up to the order of the sums."""
+    model, x, _ = conv_model(16, 3, 9, quantized, normalised=True)
+    before = run(model, x)
+    assert spread_thin_convolutions(model) == 1
+    mvn = next(n for n in model.get_ops() if n.get_type_name() == "MVN")
+    assert tuple(mvn.get_input_partial_shape(0).to_shape()) == (1, 3, BLOCK * BLOCK, 16 // BLOCK, 16 // BLOCK)
+    np.testing.assert_allclose(run(model, x), before, rtol=0, atol=1e-5)
+
+
+def test_the_phase_kernel_holds_the_kernel_at_each_phase():
+    weights = np.arange(2 * 3 * 3 * 3, dtype=np.float32).reshape(2, 3, 3, 3) + 1
+    phases = phase_kernel(weights, 2)
+    assert phases.shape == (8, 3, 4, 4)
+    for o in range(2):
+        for a in range(2):
+            for b in range(2):
+                placed = phases[o * 4 + a * 2 + b]
+                np.testing.assert_array_equal(placed[:, a : a + 3, b : b + 3], weights[o])
+                assert placed.sum() == weights[o].sum(), "zeros elsewhere"
+
+
+def test_a_convolution_the_rewrite_does_not_fit_is_left_as_it_is():
+    """An output whose sides are not multiples of the block, more output channels than THIN, or
+    a stride of 2: nothing is rewritten and the model computes as before."""
+    import openvino as ov
+    import openvino.opset11 as ops
+
+    odd, x, _ = conv_model(10, 3, 9, True)
+    wide, _, _ = conv_model(12, THIN + 1, 3, False)
+    assert spread_thin_convolutions(odd) == 0 and spread_thin_convolutions(wide) == 0
+    assert Counter(n.get_type_name() for n in odd.get_ops())["DepthToSpace"] == 0
+    p = ops.parameter([1, 5, 13, 13], np.float32)
+    strided = ov.Model([ops.result(ops.convolution(p, ops.constant(np.ones((3, 5, 3, 3), np.float32)), [2, 2], [0, 0], [0, 0], [1, 1]))], [p])
+    assert spread_thin_convolutions(strided) == 0
+    assert spread_thin_convolutions(odd, max_channels=0) == 0
+
+
+@pytest.fixture(scope="module")
+def pair(shared, tmp_path_factory):
+    """Two stylizers on the same store, OpenVINO with the thin convolutions spread (as shipped)
+    and without."""
+    made = {}
+    for thin in (THIN, 0):
+        settings = Settings(model_store=str(shared), cache_dir=tmp_path_factory.mktemp(f"spread-{thin}"), runtime="openvino")
+        store = ModelStore.from_spec(settings.model_store, settings.cache_dir)
+        made[thin] = Stylizer(load_manifest(), store, OpenVINOEngine(threads=2, cache_dir=store.cache_dir, thin=thin))
+    return made
+
+
+@pytest.mark.parametrize("size", SIZES, ids=list(SIZES))
+def test_transfer_models_paint_the_same_with_their_thin_convolutions_spread(pair, stylizer, shared, size):
+    """The last convolution (3 output channels) is spread in every transfer model, and the sample
+    photos paint the same. The float models: ≥ 60 dB from the painting without (measured:
+    bit-identical in float32). The int8 model, whose last normalisation now sums over the phases
+    in another order — so a value on the edge of a quantization step can land on the other side,
+    and its picture moves as a quantized network's does (51 dB on the boy at 384²) — is held to
+    the issue's bound: over the photos, within 0.5 dB of the model as read against the float
+    reference (float16 on LiteRT), and on no photo more than 1 dB."""
+    from PIL import Image
+
+    rgbs = [np.asarray(Image.fromarray(decode_image((shared / "photos" / name).read_bytes())).resize(SIZES[size])) for name in PHOTOS]
+    for transfer in ("int8", "fp16"):
+        for precision in OpenVINOEngine().precisions():
+            options = StylizeOptions(transfer=transfer, runtime="openvino", precision=precision, mask="full", max_side=None)
+            fidelity: dict[int, list[float]] = {THIN: [], 0: []}
+            for name, rgb in zip(PHOTOS, rgbs, strict=True):
+                spread, as_read = (pair[thin].stylize(rgb, "style19", options).image for thin in (THIN, 0))
+                assert spread.shape == as_read.shape == (SIZES[size][1], SIZES[size][0], 3)
+                if transfer == "int8":
+                    reference = stylizer.stylize(rgb, "style19", StylizeOptions(transfer="fp16", runtime="litert", precision=F32, mask="full", max_side=None)).image
+                    fidelity[THIN].append(psnr(spread, reference))
+                    fidelity[0].append(psnr(as_read, reference))
+                    assert fidelity[THIN][-1] >= fidelity[0][-1] - 1.0, f"{precision} {name}: spread {fidelity[THIN][-1]:.2f} dB, as read {fidelity[0][-1]:.2f} dB"
+                else:
+                    assert psnr(spread, as_read) >= 60, f"{transfer} {precision} {name}: {psnr(spread, as_read):.1f} dB"
+            if fidelity[0]:
+                assert np.mean(fidelity[THIN]) >= np.mean(fidelity[0]) - 0.5, f"{transfer} {precision}: spread {fidelity[THIN]}, as read {fidelity[0]}"
+            model = pair[THIN].model(pair[THIN].manifest.get("transfer", transfer), "openvino", precision)
+            assert model.convs_spread == 1, f"{transfer} {precision}: the last convolution"
+            assert pair[0].model(pair[0].manifest.get("transfer", transfer), "openvino", precision).convs_spread == 0
+
+
+def test_a_tiled_painting_is_the_same_with_its_last_stage_spread(pair, shared):
+    from PIL import Image
+
+    plans = {thin: pair[thin].stage_models(pair[thin].manifest.get("transfer", "int8"), "openvino") for thin in (THIN, 0)}
+    rgb = np.asarray(Image.open(shared / "photos" / "man_in_suit.jpg").convert("RGB").resize((1000, 604)))
+    vector = pair[THIN].vectors.vector(pair[THIN].style("style3"))
+    spread, as_read = (paint_tiled(plans[thin][1], plans[thin][0], rgb, vector, 256) for thin in (THIN, 0))
+    spread_stages = [m.convs_spread for m in plans[THIN][1]]
+    assert sum(spread_stages) == 1 and max(spread_stages) == 1, f"one stage holds the last convolution, spread in the tiles whose sides allow it: {spread_stages}"
+    assert spread.shape == as_read.shape == (604, 1000, 3)
+    assert psnr(spread, as_read) >= 60, f"{psnr(spread, as_read):.1f} dB"
