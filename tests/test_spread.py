@@ -45,6 +45,8 @@ def conv_model(side: int, out_channels: int, kernel: int, quantized: bool, seed:
     y = ops.convolution(x, weights, [1, 1], [0, 0], [0, 0], [1, 1], auto_pad="valid")
     y = ops.add(y, ops.constant(rng.standard_normal((1, out_channels, 1, 1)).astype(np.float32)))
     if normalised:
+        if quantized:
+            y = ops.fake_quantize(y, *(ops.constant(np.float32(v)) for v in (-40, 40, -40, 40)), 256)
         y = ops.mvn(y, ops.constant(np.array([2, 3], np.int64)), True, 1e-3, "inside_sqrt")
     model = ov.Model([ops.result(ops.sigmoid(y))], [x])
     return model, rng.standard_normal((1, 5, side + kernel - 1, side + kernel - 1)).astype(np.float32), as_float
@@ -74,13 +76,17 @@ def test_a_spread_convolution_computes_what_the_convolution_did(quantized, kerne
 
 @pytest.mark.parametrize("quantized", [False, True], ids=["float", "int8 weights"])
 def test_a_normalisation_after_a_spread_convolution_runs_on_the_phases(quantized):
-    """The normalisation's statistics over each channel's phases together are its statistics
-    over the picture: the same values up to the order of the sums."""
+    """What follows the convolution channel by channel (bias, quantization, normalisation,
+    sigmoid) runs on the phases, so the phases are put back last; the normalisation's statistics
+    over each channel's phases together are its statistics over the picture: the same values up
+    to the order of the sums."""
     model, x, _ = conv_model(16, 3, 9, quantized, normalised=True)
     before = run(model, x)
     assert spread_thin_convolutions(model) == 1
     mvn = next(n for n in model.get_ops() if n.get_type_name() == "MVN")
     assert tuple(mvn.get_input_partial_shape(0).to_shape()) == (1, 3, BLOCK * BLOCK, 16 // BLOCK, 16 // BLOCK)
+    to_space = next(n for n in model.get_ops() if n.get_type_name() == "DepthToSpace")
+    assert [t.get_node().get_type_name() for t in to_space.output(0).get_target_inputs()] == ["Result"]
     np.testing.assert_allclose(run(model, x), before, rtol=0, atol=1e-5)
 
 

@@ -14,14 +14,15 @@ convolution with stride B whose kernel is the original one placed at offset ``(a
 (4.5 → 1.3 ms in the int8 model at 384²). The sums are the same products, plus zeros: in float32
 the paintings came out bit-identical, and int8 sums are exact.
 
-Where the convolution is followed by an instance normalisation (the int8 model's, as ``norms.py``
-writes it: one ``MVN`` over height and width), that too runs before the phases are put back: each
-channel's B² phases grouped as an axis of a 5-D tensor and normalised over it and the spatial axes
-together, which are the same values as the picture's. On 3 channels at full resolution the ``MVN``
-had the same narrow vectors as the convolution (1.2 ms at 384²); on the phases it is a fraction
-of that. Its sums are added in another order, so a value at the edge of a quantization step can
-come out on the other side, and the int8 painting moves as a quantized network's does (51 dB from
-the one without at 384² on a sample photo, bit-identical at 640×480); tested against the float
+What follows the convolution channel by channel runs on the phases too, before they are put back:
+its bias, an activation, a quantization of one range and — in the int8 model, as ``norms.py``
+writes it — the instance normalisation (one ``MVN`` over height and width), each channel's B²
+phases grouped as an axis of a 5-D tensor and normalised over it and the spatial axes together,
+which are the same values as the picture's. On 3 channels at full resolution the ``MVN`` had the
+same narrow vectors as the convolution (1.2 ms at 384²); on the phases it is a fraction of that.
+Its sums are added in another order, so a value at the edge of a quantization step can come out on
+the other side, and the int8 painting moves as a quantized network's does (51 dB from the one
+without at 384² on a sample photo, bit-identical at 640×480); it is tested against the float
 reference as the issue bounds it.
 
 The weights are rearranged as the file stores them — the int8 constant, its per-channel scale
@@ -31,9 +32,10 @@ but those transformations do not pass through it, and the convolution ran in flo
 
 The phases need the output's height and width to be multiples of B; the rewrite is done per
 compiled shape (``OpenVINOModel._build``) and leaves a convolution whose sizes are not as it is.
-Measured (``scripts/measure_spread.py``): a convolution with 8 output channels (the first one, and
-the one before the last) gained nothing, as its ``DepthToSpace`` cost what the convolution saved;
-so only convolutions of at most ``THIN`` output channels are rewritten.
+Measured (``scripts/measure_spread.py`` and the per-layer counters): a convolution with 8 output
+channels (the first one, and the one before the last) gained nothing — the first one's
+convolution went from 2.05 to 1.20 ms at 384² in 2×2 phases, and its ``DepthToSpace`` took the
+difference back — so only convolutions of at most ``THIN`` output channels are rewritten.
 """
 
 from __future__ import annotations
@@ -71,13 +73,8 @@ def spread_thin_convolutions(model, max_channels: int = THIN, block: int = BLOCK
             weights = (ops.multiply if node.get_type_name() == "Multiply" else ops.subtract)(weights, ops.constant(operand))
         phases = ops.convolution(conv.input_value(0), weights, [block, block], [0, 0], [0, 0], [1, 1], auto_pad="valid")
         last = conv
-        bias = _bias(conv, channels)
-        if bias is not None:  # added to the phases, where OpenVINO fuses it into the convolution as it did before
-            last, values = bias
-            phases = ops.add(phases, ops.constant(np.repeat(values, block * block).reshape(1, -1, 1, 1)))
-        mvn = _normalisation(last)
-        if mvn is not None:  # the normalisation after it, on the phases grouped by channel (see above)
-            phases, last = _normalised_phases(phases, mvn, channels, block), mvn[-1]
+        for node in _phase_chain(conv, channels):  # what follows it per pixel and per channel, on the phases too
+            phases, last = _on_phases(phases, node, channels, block), node
         picture = ops.depth_to_space(phases, "depth_first", block)
         picture.set_friendly_name(last.get_friendly_name())
         for target in list(last.output(0).get_target_inputs()):
@@ -124,54 +121,60 @@ def _thin(conv, max_channels: int, block: int):
 
 
 
-def _normalisation(node):
-    """The nodes from ``node`` to the ``MVN`` over height and width that normalises it, with at
-    most a quantization of one range between (``norms.py`` keeps the one the normalisation's
-    input had), each the only consumer of the one before; or None."""
-    chain = []
+_PER_CHANNEL = {"Add": "add", "Multiply": "multiply", "Subtract": "subtract"}
+
+
+def _phase_chain(conv, channels: int) -> list:
+    """The operations after ``conv`` that can run on its phases before they are put back, each
+    the only consumer of the one before: adding, multiplying or subtracting a per-channel (or
+    single) constant, ``Relu``, ``Sigmoid``, a quantization of one range, and an instance
+    normalisation (``MVN`` over height and width)."""
+    chain, node = [], conv
     while True:
         consumers = [target.get_node() for target in node.output(0).get_target_inputs()]
-        if len(consumers) != 1:
-            return None
-        node = consumers[0]
-        chain.append(node)
-        kind = node.get_type_name()
-        if kind == "FakeQuantize" and len(chain) == 1 and all(int(np.prod(node.get_input_partial_shape(i).to_shape())) == 1 for i in range(1, 5)):
-            continue
-        if kind != "MVN":
-            return None
-        axes = node.input_value(1).get_node()
-        if axes.get_type_name() != "Constant" or sorted(int(a) % 4 for a in axes.get_data().ravel()) != [2, 3]:
-            return None
-        return chain
+        if len(consumers) != 1 or consumers[0].input_value(0) != node.output(0):
+            return chain
+        step, kind = consumers[0], consumers[0].get_type_name()
+        if kind in _PER_CHANNEL:
+            operand = step.input_value(1).get_node()
+            if operand.get_type_name() != "Constant" or operand.get_data().shape not in ((1, channels, 1, 1), (), (1,), (1, 1, 1, 1)):
+                return chain
+        elif kind == "FakeQuantize":
+            if any(int(np.prod(step.get_input_partial_shape(i).to_shape())) != 1 for i in range(1, 5)):
+                return chain
+        elif kind == "MVN":
+            axes = step.input_value(1).get_node()
+            if axes.get_type_name() != "Constant" or sorted(int(a) % 4 for a in axes.get_data().ravel()) != [2, 3]:
+                return chain
+        elif kind not in ("Relu", "Sigmoid"):
+            return chain
+        chain.append(step)
+        node = step
 
 
-def _normalised_phases(phases, chain: list, channels: int, block: int):
-    """``chain`` (from ``_normalisation``) applied to the phases: each channel's ``block``² phases
-    grouped as one axis of a 5-D tensor, normalised over it and the two spatial axes together."""
+def _on_phases(phases, node, channels: int, block: int):
+    """``node`` (from ``_phase_chain``) applied to the phases: a per-channel operand repeated for
+    each channel's ``block``² phases; an instance normalisation over each channel's phases grouped
+    as one axis of a 5-D tensor, normalised over it and the two spatial axes together."""
     import openvino.opset11 as ops
 
-    *between, mvn = chain
-    for quantize in between:
-        phases = ops.fake_quantize(phases, *(quantize.input_value(i) for i in range(1, 5)), quantize.get_levels())
+    kind = node.get_type_name()
+    if kind in _PER_CHANNEL:
+        operand = node.input_value(1).get_node().get_data()
+        if operand.size == channels:
+            operand = np.repeat(operand.reshape(channels), block * block).reshape(1, -1, 1, 1)
+        return getattr(ops, _PER_CHANNEL[kind])(phases, ops.constant(operand))
+    if kind == "FakeQuantize":
+        return ops.fake_quantize(phases, *(node.input_value(i) for i in range(1, 5)), node.get_levels())
+    if kind == "Relu":
+        return ops.relu(phases)
+    if kind == "Sigmoid":
+        return ops.sigmoid(phases)
     n, c, h, w = (int(d) for d in phases.get_output_partial_shape(0).to_shape())
     grouped = ops.reshape(phases, _i64([n, channels, block * block, h, w]), special_zero=False)
-    attributes = mvn.get_attributes()
+    attributes = node.get_attributes()
     normed = ops.mvn(grouped, _i64([2, 3, 4]), attributes["normalize_variance"], attributes["eps"], attributes["eps_mode"])
     return ops.reshape(normed, _i64([n, c, h, w]), special_zero=False)
-
-
-def _bias(conv, channels: int):
-    """(the ``Add`` of a per-channel constant that is the convolution's only consumer, its values)
-    or None."""
-    consumers = [target.get_node() for target in conv.output(0).get_target_inputs()]
-    if len(consumers) != 1 or consumers[0].get_type_name() != "Add":
-        return None
-    add = consumers[0]
-    other = add.input_value(1 if add.input_value(0) == conv.output(0) else 0).get_node()
-    if other.get_type_name() != "Constant" or other.get_data().shape != (1, channels, 1, 1):
-        return None
-    return add, other.get_data().reshape(channels)
 
 
 def _i64(values):
