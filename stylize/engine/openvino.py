@@ -59,7 +59,7 @@ class _Compiled:
 class OpenVINOModel:
     engine = "openvino"
 
-    def __init__(self, path: Path, core, config: dict, fuse_norms: str = "quantized", graph: str | None = None, narrow: int = NARROW, thin: int = THIN):
+    def __init__(self, path: Path, core, config: dict, fuse_norms: str = "always", graph: str | None = None, narrow: int = NARROW, thin: int = THIN):
         self.path = Path(path)
         self.runs = 0
         self.norms_fused = self.norms_widened = 0
@@ -147,7 +147,7 @@ class OpenVINOEngine:
     threads: int = 2
     cache_dir: Path | None = None
     name: str = "openvino"
-    fuse_norms: str = "quantized"  # instance normalisations as one MVN each (norms.py): in "quantized" models (measured), "always" or "never"
+    fuse_norms: str = "always"  # instance normalisations as one MVN each (norms.py): "always" (measured), only in "quantized" models, or "never"
     narrow: int = NARROW  # fused normalisations of at most this many channels run on rows (narrow.py); 0: none
     thin: int = THIN  # convolutions of at most this many output channels computed over their phases (spread.py); 0: none
     _core: list = field(default_factory=list, compare=False, repr=False)
@@ -193,9 +193,13 @@ class OpenVINOEngine:
 
 def _quantized(model) -> bool:
     """Whether the model computes on 8-bit activations (OpenVINO reads a TFLite int8 file's
-    quantization as FakeQuantize nodes). Its instance normalisations are fused (``norms.py``):
-    measured at 384², the int8 transfer model ran 9 % faster and came 2.4 dB closer to the float
-    reference; the float models ran no faster in f32 and slower in bf16, so they are left as read."""
+    quantization as FakeQuantize nodes): ``fuse_norms="quantized"`` fuses only such a model's
+    instance normalisations (``norms.py``). That was the default while the fusion alone was
+    measured: the int8 transfer model ran 9 % faster at 384² and came 2.4 dB closer to the float
+    reference, the float models ran no faster in f32 and slower in bf16. With the few-channel
+    normalisations on rows (``narrow.py``) and the last one on the phases of the convolution before
+    it (``spread.py``), fused float models run faster in both precisions (README), so every model's
+    are fused."""
     return any(node.get_type_name() == "FakeQuantize" for node in model.get_ops())
 
 
