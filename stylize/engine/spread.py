@@ -15,8 +15,8 @@ convolution with stride B whose kernel is the original one placed at offset ``(a
 the paintings came out bit-identical, and int8 sums are exact.
 
 What follows the convolution channel by channel runs on the phases too, before they are put back:
-its bias, an activation, a quantization of one range and — in the int8 model, as ``norms.py``
-writes it — the instance normalisation (one ``MVN`` over height and width), each channel's B²
+its bias, an activation, a quantization of one range and — as ``norms.py`` writes it — the
+instance normalisation (one ``MVN`` over height and width), each channel's B²
 phases grouped as an axis of a 5-D tensor and normalised over it and the spatial axes together,
 which are the same values as the picture's. On 3 channels at full resolution the ``MVN`` had the
 same narrow vectors as the convolution (1.2 ms at 384²); on the phases it is a fraction of that.
