@@ -12,15 +12,14 @@ times, their ratio, and how far apart the two paintings are.
 from __future__ import annotations
 
 import argparse
-import sys
-import time
+import functools
 from pathlib import Path
 
 import numpy as np
+from interleaved import compare, medians
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from stylize.engine.openvino import OpenVINOEngine  # noqa: E402
+from stylize.engine.openvino import OpenVINOEngine
 
 MODELS = {
     "float16": "magenta_arbitrary-image-stylization-v1-256_fp16_transfer_1.tflite",
@@ -42,15 +41,9 @@ def main() -> None:
             for precision in OpenVINOEngine().precisions():
                 pair = {fuse: OpenVINOEngine(threads=2, fuse_norms=fuse).load(args.store / "models" / file, precision=precision) for fuse in ("quantized", "always")}
                 outputs = {fuse: m.run(feeds)[0] for fuse, m in pair.items()}
-                times: dict[str, list[float]] = {fuse: [] for fuse in pair}
-                for _ in range(args.runs):
-                    for fuse, m in pair.items():
-                        start = time.perf_counter()
-                        m.run(feeds)
-                        times[fuse].append(time.perf_counter() - start)
-                before, after = float(np.median(times["quantized"])), float(np.median(times["always"]))
-                mse = float(np.mean((outputs["quantized"].astype(np.float64) - outputs["always"]) ** 2))
-                apart = "bit-identical" if mse == 0 else f"{10 * np.log10(1.0 / mse):.1f} dB apart"
+                times = medians({fuse: functools.partial(m.run, feeds) for fuse, m in pair.items()}, args.runs)
+                before, after = times["quantized"], times["always"]
+                apart = compare(outputs["quantized"], outputs["always"])
                 print(f"{width}x{height}  {name:8s} {precision}: {pair['always'].norms_fused} fused, as read {before * 1e3:6.2f} -> fused {after * 1e3:6.2f} ms ({after / before:.3f}x), {apart}")
 
 

@@ -13,19 +13,13 @@ interleaved: the median time of the transfer and whether the paintings are ident
 from __future__ import annotations
 
 import argparse
-import sys
-import tempfile
-import time
+import functools
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from interleaved import medians, tiled
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from stylize import StylizeOptions, Stylizer  # noqa: E402
-from stylize.engine.openvino import OpenVINOEngine  # noqa: E402
-from stylize.manifest import load_manifest  # noqa: E402
-from stylize.store import ModelStore  # noqa: E402
+from stylize.engine.openvino import OpenVINOEngine
 
 INT8 = "magenta_arbitrary-image-stylization-v1-256_int8_transfer_1.tflite"
 FP16 = "magenta_arbitrary-image-stylization-v1-256_fp16_transfer_1.tflite"
@@ -47,38 +41,18 @@ def main() -> None:
     for height, width in SIZES:
         feeds = {"content_image": rng.random((1, height, width, 3), dtype=np.float32), "mobilenet_conv/Conv/BiasAdd": style}
         outputs = {n: m.run(feeds)[0] for n, m in models.items()}
-        times: dict[int, list[float]] = {n: [] for n in models}
-        for _ in range(args.runs):
-            for n, m in models.items():
-                start = time.perf_counter()
-                m.run(feeds)
-                times[n].append(time.perf_counter() - start)
-        none, float16 = float(np.median(times[0])), float(np.median(times[-1]))
+        times = medians({n: functools.partial(m.run, feeds) for n, m in models.items()}, args.runs)
+        none, float16 = times[0], times[-1]
         print(f"{width}x{height}  float16, float32 inference: {float16 * 1e3:6.2f} ms")
         for n in SETTINGS:
-            median = float(np.median(times[n]))
+            median = times[n]
             print(
                 f"{width}x{height}  channels <= {n:2d}: {models[n].norms_widened} rewritten, {median * 1e3:6.2f} ms, "
                 f"{median / none:.3f}x none, {median / float16:.3f}x float16, identical to none: {np.array_equal(outputs[n], outputs[0])}"
             )
 
-    tiled(args.store, args.tiled_runs)
-
-
-def tiled(store: Path, runs: int) -> None:
-    """A 12 MP photo painted in tiles, int8 on OpenVINO, with the norms on rows and without."""
-    rgb = np.asarray(Image.open(store / "photos" / "man_in_suit.jpg").convert("RGB").resize((4000, 3000), Image.LANCZOS))
-    options = StylizeOptions(transfer="int8", runtime="openvino", mask="full", max_side=None)
-    with tempfile.TemporaryDirectory() as cache:
-        stylizers = {n: Stylizer(load_manifest(), ModelStore.from_spec(str(store), Path(cache) / str(n)), OpenVINOEngine(threads=2, narrow=n)) for n in (0, 8)}
-        results = {n: s.stylize(rgb, "style19", options) for n, s in stylizers.items()}  # warm-up: the stages compiled
-        times: dict[int, list[float]] = {n: [] for n in stylizers}
-        for _ in range(runs):
-            for n, s in stylizers.items():
-                times[n].append(s.stylize(rgb, "style19", options).timings_ms["transfer"] / 1000)
-    none = float(np.median(times[0]))
-    identical = np.array_equal(results[0].image, results[8].image)
-    print(f"4000x3000 in {results[8].tiles} tiles, transfer: none {none:.2f} s, channels <= 8 {np.median(times[8]):.2f} s ({np.median(times[8]) / none:.3f}x), identical: {identical}")
+    times, tiles, identical = tiled(args.store, args.tiled_runs, {n: OpenVINOEngine(threads=2, narrow=n) for n in (0, 8)})
+    print(f"4000x3000 in {tiles} tiles, transfer: none {times[0]:.2f} s, channels <= 8 {times[8]:.2f} s ({times[8] / times[0]:.3f}x), identical: {identical}")
 
 
 if __name__ == "__main__":

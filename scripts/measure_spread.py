@@ -12,19 +12,14 @@ interleaved: the median time of the transfer and whether the paintings are ident
 from __future__ import annotations
 
 import argparse
-import sys
-import tempfile
-import time
+import functools
 from pathlib import Path
 
 import numpy as np
+from interleaved import compare, medians, tiled
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from stylize import StylizeOptions, Stylizer  # noqa: E402
-from stylize.engine.openvino import OpenVINOEngine  # noqa: E402
-from stylize.manifest import load_manifest  # noqa: E402
-from stylize.store import ModelStore  # noqa: E402
+from stylize.engine.openvino import OpenVINOEngine
 
 MODELS = {
     "int8": "magenta_arbitrary-image-stylization-v1-256_int8_transfer_1.tflite",
@@ -50,41 +45,14 @@ def main() -> None:
                     continue  # its convolutions are int8 whatever the hint
                 pair = {thin: OpenVINOEngine(threads=2, thin=thin).load(args.store / "models" / file, precision=precision) for thin in (0, 4)}
                 outputs = {thin: m.run(feeds)[0] for thin, m in pair.items()}
-                times: dict[int, list[float]] = {thin: [] for thin in pair}
-                for _ in range(args.runs):
-                    for thin, m in pair.items():
-                        start = time.perf_counter()
-                        m.run(feeds)
-                        times[thin].append(time.perf_counter() - start)
-                before, after = float(np.median(times[0])), float(np.median(times[4]))
+                times = medians({thin: functools.partial(m.run, feeds) for thin, m in pair.items()}, args.runs)
+                before, after = times[0], times[4]
                 print(
                     f"{width}x{height}  {name:8s} {precision}: {pair[4].convs_spread} spread, {before * 1e3:6.2f} -> {after * 1e3:6.2f} ms ({after / before:.3f}x), "
-                    f"outputs {_compare(outputs[0], outputs[4])}"
+                    f"outputs {compare(outputs[0], outputs[4])}"
                 )
-    tiled(args.store, args.tiled_runs)
-
-
-def _compare(a: np.ndarray, b: np.ndarray) -> str:
-    if np.array_equal(a, b):
-        return "bit-identical"
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return f"{10 * np.log10(1.0 / mse):.1f} dB apart"
-
-
-def tiled(store: Path, runs: int) -> None:
-    """A 12 MP photo painted in tiles, int8 on OpenVINO, with the rewrite and without."""
-    rgb = np.asarray(Image.open(store / "photos" / "man_in_suit.jpg").convert("RGB").resize((4000, 3000), Image.LANCZOS))
-    options = StylizeOptions(transfer="int8", runtime="openvino", mask="full", max_side=None)
-    with tempfile.TemporaryDirectory() as cache:
-        stylizers = {n: Stylizer(load_manifest(), ModelStore.from_spec(str(store), Path(cache) / str(n)), OpenVINOEngine(threads=2, thin=n)) for n in (0, 4)}
-        results = {n: s.stylize(rgb, "style19", options) for n, s in stylizers.items()}  # warm-up: the stages compiled
-        times: dict[int, list[float]] = {n: [] for n in stylizers}
-        for _ in range(runs):
-            for n, s in stylizers.items():
-                times[n].append(s.stylize(rgb, "style19", options).timings_ms["transfer"] / 1000)
-    before, after = float(np.median(times[0])), float(np.median(times[4]))
-    identical = np.array_equal(results[0].image, results[4].image)
-    print(f"4000x3000 in {results[4].tiles} tiles, transfer: {before:.2f} -> {after:.2f} s ({after / before:.3f}x), identical: {identical}")
+    times, tiles, identical = tiled(args.store, args.tiled_runs, {thin: OpenVINOEngine(threads=2, thin=thin) for thin in (0, 4)})
+    print(f"4000x3000 in {tiles} tiles, transfer: {times[0]:.2f} -> {times[4]:.2f} s ({times[4] / times[0]:.3f}x), identical: {identical}")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ is transposed to channels-last and reshaped to rows of ``width × channels`` val
 copies it once for that: a reorder of about 0.4 ms at 384², against the 3.5 + 1.2 ms the two
 chains took), the scale and shift are tiled to a row, the chain runs on those rows, and the result
 is reshaped and transposed back. The arithmetic is the same operations on the same values in the
-same order, so the output is bit-identical (tested). The operations that do not fit (a
+same order, so a quantized model's output is bit-identical (tested); in a model whose activations
+are float, OpenVINO may round the multiply-add differently once it is no longer fused into the
+``MVN`` kernel (one TensorFlow build: 96.8 dB apart, tested ≥ 60 dB). The operations that do not fit (a
 per-channel quantization range, a second consumer) end the chain, and so does the quantization
 in front of a convolution, which OpenVINO fuses into that convolution where it stays (on rows it
 cost more than it saved: its padding ran in float).
