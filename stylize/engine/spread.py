@@ -119,8 +119,6 @@ def _thin(conv, max_channels: int, block: int):
     return _weights(conv.input_value(1), out_channels)
 
 
-
-
 _PER_CHANNEL = {"Add": "add", "Multiply": "multiply", "Subtract": "subtract"}
 
 
