@@ -144,15 +144,16 @@ def test_transfer_models_paint_the_same_with_their_thin_convolutions_spread(pair
     from PIL import Image
 
     rgbs = [np.asarray(Image.fromarray(decode_image((shared / "photos" / name).read_bytes())).resize(SIZES[size])) for name in PHOTOS]
+    reference_options = StylizeOptions(transfer="fp16", runtime="litert", precision=F32, mask="full", max_side=None)
+    references = [stylizer.stylize(rgb, "style19", reference_options).image for rgb in rgbs]
     for transfer in ("int8", "fp16"):
         for precision in OpenVINOEngine().precisions():
             options = StylizeOptions(transfer=transfer, runtime="openvino", precision=precision, mask="full", max_side=None)
             fidelity: dict[int, list[float]] = {THIN: [], 0: []}
-            for name, rgb in zip(PHOTOS, rgbs, strict=True):
+            for name, rgb, reference in zip(PHOTOS, rgbs, references, strict=True):
                 spread, as_read = (pair[thin].stylize(rgb, "style19", options).image for thin in (THIN, 0))
                 assert spread.shape == as_read.shape == (SIZES[size][1], SIZES[size][0], 3)
                 if transfer == "int8":
-                    reference = stylizer.stylize(rgb, "style19", StylizeOptions(transfer="fp16", runtime="litert", precision=F32, mask="full", max_side=None)).image
                     fidelity[THIN].append(psnr(spread, reference))
                     fidelity[0].append(psnr(as_read, reference))
                     assert fidelity[THIN][-1] >= fidelity[0][-1] - 1.0, f"{precision} {name}: spread {fidelity[THIN][-1]:.2f} dB, as read {fidelity[0][-1]:.2f} dB"

@@ -51,24 +51,24 @@ def widen_narrow_norms(model, max_channels: int = NARROW) -> int:
             continue
         last = chain[-1].output(0)
         after = list(last.get_target_inputs())
-        nhwc = ops.transpose(source, _i64([0, 2, 3, 1]))
-        y = ops.reshape(nhwc, _i64([0, 0, -1]), special_zero=True)  # N, H, W·C
-        width = ops.gather(ops.shape_of(nhwc), _i64([2]), _i64(0))
-        repeats = ops.concat([_i64([1, 1]), width], 0)
+        nhwc = ops.transpose(source, i64([0, 2, 3, 1]))
+        y = ops.reshape(nhwc, i64([0, 0, -1]), special_zero=True)  # N, H, W·C
+        width = ops.gather(ops.shape_of(nhwc), i64([2]), i64(0))
+        repeats = ops.concat([i64([1, 1]), width], 0)
         for node in chain:
             kind = node.get_type_name()
             if kind in ("Subtract", "Multiply", "Add"):
-                row = ops.tile(ops.reshape(node.input(1).get_source_output(), _i64([1, 1, channels]), special_zero=False), repeats)
+                row = ops.tile(ops.reshape(node.input(1).get_source_output(), i64([1, 1, channels]), special_zero=False), repeats)
                 y = {"Subtract": ops.subtract, "Multiply": ops.multiply, "Add": ops.add}[kind](y, row)
             elif kind == "FakeQuantize":
                 # one range for the whole tensor, as rank 3: a 4-D range would broadcast the rows to 4-D
-                limits = (ops.reshape(node.input(i).get_source_output(), _i64([1, 1, 1]), special_zero=False) for i in range(1, 5))
+                limits = (ops.reshape(node.input(i).get_source_output(), i64([1, 1, 1]), special_zero=False) for i in range(1, 5))
                 y = ops.fake_quantize(y, *limits, node.get_levels())
             elif kind == "Relu":
                 y = ops.relu(y)
             else:
                 y = ops.sigmoid(y)
-        y = ops.transpose(ops.reshape(y, ops.shape_of(nhwc), special_zero=False), _i64([0, 3, 1, 2]))
+        y = ops.transpose(ops.reshape(y, ops.shape_of(nhwc), special_zero=False), i64([0, 3, 1, 2]))
         y.set_friendly_name(last.get_node().get_friendly_name())
         for target in after:
             target.replace_source_output(y.output(0))
@@ -130,7 +130,8 @@ def _is_output(node) -> bool:
     return bool(consumers) and all(c.get_type_name() == "Result" or (c.get_type_name() == "Transpose" and _is_output(c)) for c in consumers)
 
 
-def _i64(values) -> object:
+def i64(values) -> object:
+    """An OpenVINO int64 constant (shapes, axes, orders) for the graph rewrites."""
     import openvino.opset11 as ops
 
     return ops.constant(np.array(values, dtype=np.int64))

@@ -42,6 +42,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .narrow import i64
+
 THIN = 4  # output channels at most for a convolution to be spread
 BLOCK = 4  # phases a side: 3 output channels become 48, three full AVX-512 vectors
 
@@ -67,9 +69,7 @@ def spread_thin_convolutions(model, max_channels: int = THIN, block: int = BLOCK
             if node.get_type_name() == "Convert":
                 weights = ops.convert(weights, node.get_destination_type())
                 continue
-            operand = node.input_value(1).get_node().get_data()
-            if operand.size == channels:
-                operand = np.repeat(operand.reshape(channels), block * block).reshape((channels * block * block,) + (1,) * (operand.ndim - 1))
+            operand = _per_phase(node.input_value(1).get_node().get_data(), channels, block, axis=0)
             weights = (ops.multiply if node.get_type_name() == "Multiply" else ops.subtract)(weights, ops.constant(operand))
         phases = ops.convolution(conv.input_value(0), weights, [block, block], [0, 0], [0, 0], [1, 1], auto_pad="valid")
         last = conv
@@ -158,9 +158,7 @@ def _on_phases(phases, node, channels: int, block: int):
 
     kind = node.get_type_name()
     if kind in _PER_CHANNEL:
-        operand = node.input_value(1).get_node().get_data()
-        if operand.size == channels:
-            operand = np.repeat(operand.reshape(channels), block * block).reshape(1, -1, 1, 1)
+        operand = _per_phase(node.input_value(1).get_node().get_data(), channels, block, axis=1)
         return getattr(ops, _PER_CHANNEL[kind])(phases, ops.constant(operand))
     if kind == "FakeQuantize":
         return ops.fake_quantize(phases, *(node.input_value(i) for i in range(1, 5)), node.get_levels())
@@ -169,16 +167,20 @@ def _on_phases(phases, node, channels: int, block: int):
     if kind == "Sigmoid":
         return ops.sigmoid(phases)
     n, c, h, w = (int(d) for d in phases.get_output_partial_shape(0).to_shape())
-    grouped = ops.reshape(phases, _i64([n, channels, block * block, h, w]), special_zero=False)
+    grouped = ops.reshape(phases, i64([n, channels, block * block, h, w]), special_zero=False)
     attributes = node.get_attributes()
-    normed = ops.mvn(grouped, _i64([2, 3, 4]), attributes["normalize_variance"], attributes["eps"], attributes["eps_mode"])
-    return ops.reshape(normed, _i64([n, c, h, w]), special_zero=False)
+    normed = ops.mvn(grouped, i64([2, 3, 4]), attributes["normalize_variance"], attributes["eps"], attributes["eps_mode"])
+    return ops.reshape(normed, i64([n, c, h, w]), special_zero=False)
 
 
-def _i64(values):
-    import openvino.opset11 as ops
-
-    return ops.constant(np.array(values, dtype=np.int64))
+def _per_phase(values: np.ndarray, channels: int, block: int, axis: int) -> np.ndarray:
+    """A per-channel operand (``channels`` values along ``axis`` of a 4-D shape) with each value
+    repeated for the channel's ``block``² phases; a single value is returned as it is."""
+    if values.size != channels:
+        return values
+    shape = [1, 1, 1, 1]
+    shape[axis] = channels * block * block
+    return np.repeat(values.reshape(channels), block * block).reshape(shape)
 
 
 def _weights(value, out_channels: int):
