@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,15 @@ from stylize import StylizeOptions, Stylizer  # noqa: E402
 from stylize.engine.openvino import OpenVINOEngine  # noqa: E402
 from stylize.manifest import load_manifest  # noqa: E402
 from stylize.store import ModelStore  # noqa: E402
+
+
+def photo_feeds(store: Path, sizes) -> Iterator[tuple[int, int, dict[str, np.ndarray]]]:
+    """(height, width, the transfer network's inputs) for each size: boy.jpg resized (Lanczos) and
+    one fixed style vector."""
+    photo = Image.open(store / "photos" / "boy.jpg").convert("RGB")
+    style = (np.random.default_rng(0).standard_normal((1, 1, 1, 100)) * 0.5).astype(np.float32)
+    for height, width in sizes:
+        yield height, width, {"content_image": np.asarray(photo.resize((width, height), Image.LANCZOS), dtype=np.float32)[None] / 255.0, "mobilenet_conv/Conv/BiasAdd": style}
 
 
 def medians(calls: Mapping[object, Callable[[], object]], runs: int) -> dict[object, float]:

@@ -15,9 +15,7 @@ import argparse
 import functools
 from pathlib import Path
 
-import numpy as np
-from interleaved import compare, medians
-from PIL import Image
+from interleaved import compare, medians, photo_feeds
 
 from stylize.engine.openvino import OpenVINOEngine
 
@@ -33,10 +31,7 @@ def main() -> None:
     parser.add_argument("--store", type=Path, default=Path(__file__).resolve().parents[2] / "shared", help="a folder holding models/ and photos/ (default ../shared)")
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
-    photo = Image.open(args.store / "photos" / "boy.jpg").convert("RGB")
-    style = (np.random.default_rng(0).standard_normal((1, 1, 1, 100)) * 0.5).astype(np.float32)
-    for height, width in SIZES:
-        feeds = {"content_image": np.asarray(photo.resize((width, height), Image.LANCZOS), dtype=np.float32)[None] / 255.0, "mobilenet_conv/Conv/BiasAdd": style}
+    for height, width, feeds in photo_feeds(args.store, SIZES):
         for name, file in MODELS.items():
             for precision in OpenVINOEngine().precisions():
                 pair = {fuse: OpenVINOEngine(threads=2, fuse_norms=fuse).load(args.store / "models" / file, precision=precision) for fuse in ("quantized", "always")}

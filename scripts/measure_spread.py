@@ -15,9 +15,7 @@ import argparse
 import functools
 from pathlib import Path
 
-import numpy as np
-from interleaved import compare, medians, tiled
-from PIL import Image
+from interleaved import compare, medians, photo_feeds, tiled
 
 from stylize.engine.openvino import OpenVINOEngine
 
@@ -35,10 +33,7 @@ def main() -> None:
     parser.add_argument("--tiled-runs", type=int, default=4)
     args = parser.parse_args()
     precisions = OpenVINOEngine().precisions()
-    photo = Image.open(args.store / "photos" / "boy.jpg").convert("RGB")
-    style = (np.random.default_rng(0).standard_normal((1, 1, 1, 100)) * 0.5).astype(np.float32)
-    for height, width in SIZES:
-        feeds = {"content_image": np.asarray(photo.resize((width, height), Image.LANCZOS), dtype=np.float32)[None] / 255.0, "mobilenet_conv/Conv/BiasAdd": style}
+    for height, width, feeds in photo_feeds(args.store, SIZES):
         for name, file in MODELS.items():
             for precision in precisions:
                 if name == "int8" and precision != "f32":
