@@ -28,7 +28,8 @@ def conv_model(side: int, out_channels: int, kernel: int, quantized: bool, seed:
     """A model of one valid, stride-1 convolution of a ``side``² picture of 5 channels, plus a
     per-channel bias; with int8 weights and a per-channel scale (as OpenVINO reads an int8
     TFLite file) or float ones; ``normalised``: then an instance normalisation (``MVN`` over
-    height and width, as ``norms.py`` writes it). Returns (model, its input, the weights as float)."""
+    height and width, as ``norms.py`` writes it), and the float model's bias a float16 constant
+    converted, as OpenVINO reads a float16 file. Returns (model, its input, the weights as float)."""
     import openvino as ov
     import openvino.opset11 as ops
 
@@ -43,7 +44,10 @@ def conv_model(side: int, out_channels: int, kernel: int, quantized: bool, seed:
         as_float = rng.standard_normal((out_channels, 5, kernel, kernel)).astype(np.float32)
         weights = ops.constant(as_float)
     y = ops.convolution(x, weights, [1, 1], [0, 0], [0, 0], [1, 1], auto_pad="valid")
-    y = ops.add(y, ops.constant(rng.standard_normal((1, out_channels, 1, 1)).astype(np.float32)))
+    bias = rng.standard_normal((1, out_channels, 1, 1)).astype(np.float32)
+    if normalised and not quantized:  # as a float16 file's bias reads: Unsqueeze(Convert(Constant))
+        bias = ops.unsqueeze(ops.convert(ops.constant(bias.reshape(out_channels, 1, 1).astype(np.float16)), np.float32), ops.constant(np.array([0], np.int64)))
+    y = ops.add(y, bias)
     if normalised:
         if quantized:
             y = ops.fake_quantize(y, *(ops.constant(np.float32(v)) for v in (-40, 40, -40, 40)), 256)
@@ -83,8 +87,13 @@ def test_a_normalisation_after_a_spread_convolution_runs_on_the_phases(quantized
     model, x, _ = conv_model(16, 3, 9, quantized, normalised=True)
     before = run(model, x)
     assert spread_thin_convolutions(model) == 1
-    mvn = next(n for n in model.get_ops() if n.get_type_name() == "MVN")
-    assert tuple(mvn.get_input_partial_shape(0).to_shape()) == (1, 3, BLOCK * BLOCK, 16 // BLOCK, 16 // BLOCK)
+    kinds = Counter(n.get_type_name() for n in model.get_ops())
+    assert kinds["MVN"] == 0 and kinds["Sigmoid"] == 1
+    phase_shape = (1, 3 * BLOCK * BLOCK, 16 // BLOCK, 16 // BLOCK)
+    means = [n for n in model.get_ops() if n.get_type_name() == "ReduceMean" and tuple(n.get_input_partial_shape(0).to_shape()) == phase_shape]
+    assert len(means) == 2, "mean and variance, each over the phases"
+    sigmoid = next(n for n in model.get_ops() if n.get_type_name() == "Sigmoid")
+    assert tuple(sigmoid.get_input_partial_shape(0).to_shape()) == phase_shape
     to_space = next(n for n in model.get_ops() if n.get_type_name() == "DepthToSpace")
     assert [t.get_node().get_type_name() for t in to_space.output(0).get_target_inputs()] == ["Result"]
     np.testing.assert_allclose(run(model, x), before, rtol=0, atol=1e-5)

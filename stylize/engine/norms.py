@@ -64,14 +64,14 @@ def _match(squared_difference):
     mean = second.get_node()
     if mean.get_type_name() != "ReduceMean" or _origin(mean.input_value(0)) != _origin(first):
         return None
-    axes = _constant(mean.input_value(1))
+    axes = constant(mean.input_value(1))
     variance = _only_consumer(squared_difference.output(0), "ReduceMean")
-    if axes is None or variance is None or not np.array_equal(np.sort(_constant(variance.input_value(1)).ravel()), np.sort(axes.ravel())):
+    if axes is None or variance is None or not np.array_equal(np.sort(constant(variance.input_value(1)).ravel()), np.sort(axes.ravel())):
         return None
     plus_eps = _only_consumer(variance.output(0), "Add")
     if plus_eps is None:
         return None
-    eps = _constant(_other_input(plus_eps, variance.output(0)))
+    eps = constant(_other_input(plus_eps, variance.output(0)))
     mean_key, x_key = (mean.get_friendly_name(), 0), _origin(first)
     affine = _affine(plus_eps, lambda v: _origin(v) == mean_key, lambda v: _origin(v) == x_key)
     if eps is None or eps.size != 1 or affine is None:
@@ -88,7 +88,7 @@ def _affine(plus_eps, is_mean, is_x):
     power = _only_consumer(plus_eps.output(0), "Power")
     if power is None:
         return None
-    exponent = _constant(_other_input(power, plus_eps.output(0)))
+    exponent = constant(_other_input(power, plus_eps.output(0)))
     scale = _only_consumer(power.output(0), "Multiply")
     if exponent is None or exponent.size != 1 or abs(float(exponent.ravel()[0]) + 0.5) > 1e-6 or scale is None:
         return None
@@ -142,7 +142,7 @@ def fuse_fed_norms(model) -> tuple[str, ...]:
         if len(fed) != 1:
             continue
         (variance, variance_order), eps_value = fed[0]
-        eps = _constant(eps_value)
+        eps = constant(eps_value)
         affine = _affine(plus_eps, lambda v: fed_statistic(v) is not None, lambda v: fed_statistic(v) is None)
         if eps is None or eps.size != 1 or affine is None:
             continue
@@ -224,7 +224,7 @@ def _other_input(node, mine):
     return others[0] if len(inputs) == 2 and len(others) == 1 else None
 
 
-def _constant(value) -> np.ndarray | None:
+def constant(value) -> np.ndarray | None:
     """The value of ``value`` where it is a constant (through Convert, Multiply, Subtract, Unsqueeze,
     Reshape, FakeQuantize of constants), else None."""
     node = value.get_node()
@@ -232,9 +232,9 @@ def _constant(value) -> np.ndarray | None:
     if kind == "Constant":
         return np.asarray(node.get_data(), dtype=np.float64)
     if kind in ("Convert", "Unsqueeze", "Reshape", "Squeeze"):
-        return _constant(node.input_value(0))
+        return constant(node.input_value(0))
     if kind == "FakeQuantize":  # a quantized constant (TFLiteConverter's int8 builds quantize even the epsilon)
-        inner, *limits = (_constant(node.input_value(i)) for i in range(5))
+        inner, *limits = (constant(node.input_value(i)) for i in range(5))
         if inner is None or any(limit is None for limit in limits):
             return None
         in_low, in_high, out_low, out_high = limits
@@ -242,6 +242,6 @@ def _constant(value) -> np.ndarray | None:
         q = np.round((np.clip(inner, in_low, in_high) - in_low) / (in_high - in_low) * steps)
         return q / steps * (out_high - out_low) + out_low
     if kind in ("Multiply", "Subtract"):  # also an int8 constant's dequantization: (q − zero point) × scale
-        a, b = _constant(node.input_value(0)), _constant(node.input_value(1))
+        a, b = constant(node.input_value(0)), constant(node.input_value(1))
         return None if a is None or b is None else (a * b if kind == "Multiply" else a - b)
     return None

@@ -15,11 +15,14 @@ convolution with stride B whose kernel is the original one placed at offset ``(a
 the paintings came out bit-identical, and int8 sums are exact.
 
 What follows the convolution channel by channel runs on the phases too, before they are put back:
-its bias, an activation, a quantization of one range and — as ``norms.py`` writes it — the
-instance normalisation (one ``MVN`` over height and width), each channel's B²
-phases grouped as an axis of a 5-D tensor and normalised over it and the spatial axes together,
-which are the same values as the picture's. On 3 channels at full resolution the ``MVN`` had the
-same narrow vectors as the convolution (1.2 ms at 384²); on the phases it is a fraction of that.
+its bias (a float16 file's is a converted constant, followed through), an activation, a
+quantization of one range and — as ``norms.py`` writes it — the instance normalisation (one
+``MVN`` over height and width), its statistics taken over each channel's B² phases together: the
+mean of the phases' means, then the mean of their squared differences from it, which are the
+picture's own. On 3 channels at full resolution the ``MVN`` had the same narrow vectors as the
+convolution (1.2 ms at 384²); on the phases it is a fraction of that. (An ``MVN`` over a 5-D
+reshape of the phases made OpenVINO reorder the whole float tensor first, 1.5 ms; so the phases
+keep the convolution's layout and only their statistics are reshaped.)
 Its sums are added in another order, so a value at the edge of a quantization step can come out on
 the other side, and the int8 painting moves as a quantized network's does (51 dB from the one
 without at 384² on a sample photo, bit-identical at 640×480); it is tested against the float
@@ -43,6 +46,7 @@ from __future__ import annotations
 import numpy as np
 
 from .narrow import i64
+from .norms import constant
 
 THIN = 4  # output channels at most for a convolution to be spread
 BLOCK = 4  # phases a side: 3 output channels become 48, three full AVX-512 vectors
@@ -134,8 +138,8 @@ def _phase_chain(conv, channels: int) -> list:
             return chain
         step, kind = consumers[0], consumers[0].get_type_name()
         if kind in _PER_CHANNEL:
-            operand = step.input_value(1).get_node()
-            if operand.get_type_name() != "Constant" or operand.get_data().shape not in ((1, channels, 1, 1), (), (1,), (1, 1, 1, 1)):
+            operand = _operand(step.input_value(1))
+            if operand is None or operand.shape not in ((1, channels, 1, 1), (), (1,), (1, 1, 1, 1)):
                 return chain
         elif kind == "FakeQuantize":
             if any(int(np.prod(step.get_input_partial_shape(i).to_shape())) != 1 for i in range(1, 5)):
@@ -152,13 +156,13 @@ def _phase_chain(conv, channels: int) -> list:
 
 def _on_phases(phases, node, channels: int, block: int):
     """``node`` (from ``_phase_chain``) applied to the phases: a per-channel operand repeated for
-    each channel's ``block``² phases; an instance normalisation over each channel's phases grouped
-    as one axis of a 5-D tensor, normalised over it and the two spatial axes together."""
+    each channel's ``block``² phases; an instance normalisation over each channel's phases
+    together (``_normalised``)."""
     import openvino.opset11 as ops
 
     kind = node.get_type_name()
     if kind in _PER_CHANNEL:
-        operand = _per_phase(node.input_value(1).get_node().get_data(), channels, block, axis=1)
+        operand = _per_phase(_operand(node.input_value(1)), channels, block, axis=1)
         return getattr(ops, _PER_CHANNEL[kind])(phases, ops.constant(operand))
     if kind == "FakeQuantize":
         return ops.fake_quantize(phases, *(node.input_value(i) for i in range(1, 5)), node.get_levels())
@@ -166,11 +170,42 @@ def _on_phases(phases, node, channels: int, block: int):
         return ops.relu(phases)
     if kind == "Sigmoid":
         return ops.sigmoid(phases)
-    n, c, h, w = (int(d) for d in phases.get_output_partial_shape(0).to_shape())
-    grouped = ops.reshape(phases, i64([n, channels, block * block, h, w]), special_zero=False)
-    attributes = node.get_attributes()
-    normed = ops.mvn(grouped, i64([2, 3, 4]), attributes["normalize_variance"], attributes["eps"], attributes["eps_mode"])
-    return ops.reshape(normed, i64([n, c, h, w]), special_zero=False)
+    return _normalised(phases, node.get_attributes(), channels, block)
+
+
+def _normalised(phases, attributes: dict, channels: int, block: int):
+    """An instance normalisation (``MVN`` over height and width with ``attributes``) of each
+    channel's ``block``² phases together: the mean of the phases' means, then the mean of the
+    squared differences from it — the picture's own two passes. The big tensor stays in the
+    convolution's layout; only the per-phase statistics are reshaped (an ``MVN`` over a 5-D
+    reshape of the phases made OpenVINO reorder the whole tensor, 1.5 ms in float32 at 384²)."""
+    import openvino.opset11 as ops
+
+    n, c, _, _ = (int(d) for d in phases.get_output_partial_shape(0).to_shape())
+
+    def grouped_mean(tensor):
+        per_phase = ops.reduce_mean(tensor, i64([2, 3]), keep_dims=True)
+        per_channel = ops.reduce_mean(ops.reshape(per_phase, i64([n, channels, block * block]), special_zero=False), i64([2]), keep_dims=True)
+        return ops.reshape(ops.broadcast(per_channel, i64([n, channels, block * block])), i64([n, c, 1, 1]), special_zero=False)
+
+    centred = ops.subtract(phases, grouped_mean(phases))
+    if not attributes["normalize_variance"]:
+        return centred
+    variance = grouped_mean(ops.multiply(centred, centred))
+    eps = np.array(attributes["eps"], dtype=np.float32)
+    spread = ops.sqrt(ops.add(variance, eps)) if attributes["eps_mode"].lower() == "inside_sqrt" else ops.add(ops.sqrt(variance), eps)
+    return ops.divide(centred, spread)
+
+
+def _operand(value) -> np.ndarray | None:
+    """The values of the constant ``value`` in its own shape and type, seen through the
+    ``Convert``s and reshapes a model keeps unfolded (a float16 file's bias is
+    ``Unsqueeze(Convert(Constant))``); None if it is not a constant."""
+    data = constant(value)
+    shape = value.get_partial_shape()
+    if data is None or not shape.is_static:
+        return None
+    return data.reshape(tuple(shape.to_shape())).astype(value.get_element_type().to_dtype())
 
 
 def _per_phase(values: np.ndarray, channels: int, block: int, axis: int) -> np.ndarray:
