@@ -77,6 +77,50 @@ def test_openvino_rewrite_reproduces_the_original_at_384(shared, content, vector
     untouched = ov.Core().compile_model(str(path), "CPU", engine.config)
     expected = untouched({i: (content if i.get_partial_shape()[3].get_length() == 3 else vector) for i in untouched.inputs})[0]
     assert np.array_equal(rewritten.run(feeds(rewritten, content, vector))[0], expected)
+    assert rewritten.copies_dropped == 1, "the upsampling by 1 is gone, and the picture is the same"
+
+
+def interpolation(mode: str, coordinates: str, nearest: str, scale: float, side: int = 6):
+    import openvino as ov
+    import openvino.opset11 as ops
+
+    x = ops.parameter([1, 2, side, side], np.float32)
+    resized = ops.interpolate(
+        x, ops.constant(np.array([scale, scale], np.float32)), mode=mode, shape_calculation_mode="scales",
+        axes=ops.constant(np.array([2, 3], np.int64)), coordinate_transformation_mode=coordinates, nearest_mode=nearest,
+    )
+    return ov.Model([ops.result(ops.multiply(resized, ops.constant(np.float32(2))))], [x])
+
+
+@pytest.mark.parametrize(
+    ("mode", "coordinates", "nearest", "scale", "dropped"),
+    [
+        ("nearest", "asymmetric", "floor", 1.0, True),  # the transfer networks' own
+        ("nearest", "half_pixel", "round_prefer_ceil", 1.0, True),
+        ("nearest", "tf_half_pixel_for_nn", "floor", 1.0, True),
+        ("nearest", "tf_half_pixel_for_nn", "ceil", 1.0, False),  # x + ½ rounded up: a shift by one
+        ("nearest", "asymmetric", "floor", 1.1, False),  # 6 pixels stay 6, their coordinates do not
+        ("nearest", "asymmetric", "floor", 2.0, False),
+        ("linear", "half_pixel", "floor", 1.0, False),
+    ],
+)
+def test_only_a_resize_that_copies_its_input_is_dropped(mode, coordinates, nearest, scale, dropped):
+    """``drop_identity_interpolations`` removes a resize only where, by the operation's definition,
+    every output pixel is the input pixel at its own place, and the model computes the same
+    before and after. (OpenVINO's CPU plugin happens to copy in two of the kept cases as well —
+    the definition shifts them — so those are kept on the definition's word.)"""
+    import openvino as ov
+
+    from stylize.engine.resize import drop_identity_interpolations
+
+    model = interpolation(mode, coordinates, nearest, scale)
+    x = np.random.default_rng(0).standard_normal((1, 2, 6, 6)).astype(np.float32)
+    f32 = {"INFERENCE_PRECISION_HINT": "f32"}
+    before = ov.Core().compile_model(model, "CPU", f32)(x)[0]
+    assert drop_identity_interpolations(model) == int(dropped)
+    assert np.array_equal(ov.Core().compile_model(model, "CPU", f32)(x)[0], before)
+    if dropped:
+        assert np.array_equal(before, 2 * x), "it was a copy"
 
 
 @pytest.mark.parametrize("engine", ["openvino", "litert"])

@@ -28,7 +28,7 @@ from .base import BF16, F32, IntegerIO, Model, ShapeCache, Shapes, TensorInfo, f
 from .custom_ops import builtin_transpose_conv, has_custom_transpose_conv
 from .narrow import NARROW, widen_narrow_norms
 from .norms import fuse_fed_norms, fuse_instance_norms
-from .resize import interpolate_sizes_to_scales
+from .resize import drop_identity_interpolations, interpolate_sizes_to_scales
 from .rewrites import rewrite
 from .spread import THIN, spread_thin_convolutions
 
@@ -64,6 +64,7 @@ class OpenVINOModel:
         self.runs = 0
         self.norms_fused = self.norms_widened = 0
         self.thin = thin
+        self.copies_dropped = 0  # nearest-neighbour resizes at scale 1 removed, the most in any shape built
         self.convs_spread = 0  # convolutions computed over their phases (spread.py), the most in any shape built
         self.float_inputs: frozenset[str] = frozenset()
         self._core, self._config = core, config
@@ -99,6 +100,7 @@ class OpenVINOModel:
                 model.reshape({t.name: list(s) for t, s in zip(self.inputs, shapes, strict=True)})
             except RuntimeError as exc:
                 raise ModelError(f"{self.path.name} cannot run at input shapes {shapes} ({_first_line(exc)}); use sizes that are multiples of 4.") from exc
+        self.copies_dropped = max(self.copies_dropped, drop_identity_interpolations(model))  # upsamplings by 1 (resize.py)
         # the few-channel convolutions as strided ones over their phases, where these sizes allow (spread.py)
         self.convs_spread = max(self.convs_spread, spread_thin_convolutions(model, self.thin))
         try:
