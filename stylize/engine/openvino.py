@@ -30,7 +30,7 @@ from .narrow import NARROW, widen_narrow_norms
 from .norms import fuse_fed_norms, fuse_instance_norms
 from .resize import drop_identity_interpolations, interpolate_sizes_to_scales
 from .rewrites import rewrite
-from .spread import THIN, spread_thin_convolutions
+from .spread import FOLD, THIN, fold_into_strided_convolutions, spread_thin_convolutions
 
 REQUESTS_PER_MODEL = 2  # callers that may run one compiled model at once; others wait
 
@@ -59,12 +59,13 @@ class _Compiled:
 class OpenVINOModel:
     engine = "openvino"
 
-    def __init__(self, path: Path, core, config: dict, fuse_norms: str = "always", graph: str | None = None, narrow: int = NARROW, thin: int = THIN):
+    def __init__(self, path: Path, core, config: dict, fuse_norms: str = "always", graph: str | None = None, narrow: int = NARROW, thin: int = THIN, fold: int = FOLD):
         self.path = Path(path)
         self.runs = 0
         self.norms_fused = self.norms_widened = 0
-        self.thin = thin
+        self.thin, self.fold = thin, fold
         self.copies_dropped = 0  # nearest-neighbour resizes at scale 1 removed, the most in any shape built
+        self.convs_folded = 0  # convolution pairs folded over the first one's phases, the most in any shape built
         self.convs_spread = 0  # convolutions computed over their phases (spread.py), the most in any shape built
         self.float_inputs: frozenset[str] = frozenset()
         self._core, self._config = core, config
@@ -103,6 +104,8 @@ class OpenVINOModel:
         self.copies_dropped = max(self.copies_dropped, drop_identity_interpolations(model))  # upsamplings by 1 (resize.py)
         # the few-channel convolutions as strided ones over their phases, where these sizes allow (spread.py)
         self.convs_spread = max(self.convs_spread, spread_thin_convolutions(model, self.thin))
+        # and the first convolution over its phases, read as they are by the strided one after it (spread.py)
+        self.convs_folded = max(self.convs_folded, fold_into_strided_convolutions(model, self.fold))
         try:
             return _Compiled(self._core.compile_model(model, "CPU", {**self._config, **(extra or {})}))
         except RuntimeError as exc:
@@ -152,6 +155,7 @@ class OpenVINOEngine:
     fuse_norms: str = "always"  # instance normalisations as one MVN each (norms.py): "always" (measured), only in "quantized" models, or "never"
     narrow: int = NARROW  # fused normalisations of at most this many channels run on rows (narrow.py); 0: none
     thin: int = THIN  # convolutions of at most this many output channels computed over their phases (spread.py); 0: none
+    fold: int = FOLD  # ... and, before a strided one, of at most this many, read over their phases by it; 0: none
     _core: list = field(default_factory=list, compare=False, repr=False)
     _capabilities: list = field(default_factory=list, compare=False, repr=False)
 
@@ -181,7 +185,7 @@ class OpenVINOEngine:
         config = {**self.config, "INFERENCE_PRECISION_HINT": precision}
         if threads is not None:
             config["INFERENCE_NUM_THREADS"] = threads
-        return OpenVINOModel(path, self.core(), config, self.fuse_norms, graph, self.narrow, self.thin)
+        return OpenVINOModel(path, self.core(), config, self.fuse_norms, graph, self.narrow, self.thin, self.fold)
 
     def capabilities(self) -> tuple[str, ...]:
         """The CPU's capabilities as OpenVINO reports them (``FP32``, ``INT8``, ``BF16``, …)."""
