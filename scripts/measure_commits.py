@@ -7,6 +7,11 @@ how far apart the outputs are; then, per commit, the ratios the issue's targets 
 (int8 and float16-in-bfloat16 against float16 in float32), from the same interleaved runs.
 
     .venv/bin/python scripts/measure_commits.py --base 696784c [--store ../shared] [--runs 30]
+
+On a CPU without AVX-512 and VNNI, as far as this machine can show one: hold oneDNN to AVX2 and
+build both as the engine does without VNNI (``--no-vnni``: the low-precision transformations off)
+— ``ONEDNN_MAX_CPU_ISA=AVX2 .venv/bin/python scripts/measure_commits.py --base … --no-vnni``.
+(That caps the convolutions and element-wise kernels, not every OpenVINO kernel.)
 """
 
 from __future__ import annotations
@@ -50,10 +55,14 @@ def main() -> None:
     parser.add_argument("--base", required=True, help="the earlier commit")
     parser.add_argument("--store", type=Path, default=ROOT.parent / "shared", help="a folder holding models/ and photos/ (default ../shared)")
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--no-vnni", action="store_true", help="build both as on a CPU without VNNI")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         engines = {args.base: engine_at(args.base, Path(folder)), "this checkout": OpenVINOEngine}
-        precisions = OpenVINOEngine().precisions()
+        if args.no_vnni:
+            for engine in engines.values():
+                sys.modules[engine.__module__].cpu_has_vnni = lambda cpuinfo=None: False
+        precisions = ("f32",) if args.no_vnni else OpenVINOEngine().precisions()  # an AVX2 CPU has no bfloat16
         for height, width, feeds in photo_feeds(args.store, SIZES):
             models = {
                 (commit, name, precision): engine(threads=2).load(args.store / "models" / file, precision=precision)

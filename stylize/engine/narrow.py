@@ -24,6 +24,10 @@ are float, OpenVINO may round the multiply-add differently once it is no longer 
 per-channel quantization range, a second consumer) end the chain, and so does the quantization
 in front of a convolution, which OpenVINO fuses into that convolution where it stays (on rows it
 cost more than it saved: its padding ran in float).
+
+It is done when a shape is built, after ``spread.py``: where the last convolution runs on its
+output's phases, the 3-channel normalisation and its chain run there too (48 channels, no rows
+needed), and only the 8-channel one — or both, at sizes the phases do not fit — is laid on rows.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ class OpenVINOModel:
         self.path = Path(path)
         self.runs = 0
         self.norms_fused = self.norms_widened = 0
-        self.thin, self.fold = thin, fold
+        self.narrow, self.thin, self.fold = narrow, thin, fold
         self.copies_dropped = 0  # nearest-neighbour resizes at scale 1 removed, the most in any shape built
         self.convs_folded = 0  # convolution pairs folded over the first one's phases, the most in any shape built
         self.convs_spread = 0  # convolutions computed over their phases (spread.py), the most in any shape built
@@ -85,7 +85,6 @@ class OpenVINOModel:
                 # that its tiles paint what the fused whole network paints (``tiling.py``).
                 self.float_inputs = frozenset(fuse_fed_norms(self._model))
                 self.norms_fused += len(self.float_inputs) // 2
-                self.norms_widened = widen_narrow_norms(self._model, narrow)  # the few-channel ones, on rows (narrow.py)
             self._io = IntegerIO(data, float_inputs=self.float_inputs)
             _fix_run_time_sizes(self._model, self._io.shapes)
         except (RuntimeError, OSError) as exc:
@@ -106,6 +105,8 @@ class OpenVINOModel:
         self.convs_spread = max(self.convs_spread, spread_thin_convolutions(model, self.thin))
         # and the first convolution over its phases, read as they are by the strided one after it (spread.py)
         self.convs_folded = max(self.convs_folded, fold_into_strided_convolutions(model, self.fold))
+        if self.norms_fused:  # the few-channel normalisations not on phases now, on rows (narrow.py)
+            self.norms_widened = max(self.norms_widened, widen_narrow_norms(model, self.narrow))
         try:
             return _Compiled(self._core.compile_model(model, "CPU", {**self._config, **(extra or {})}))
         except RuntimeError as exc:

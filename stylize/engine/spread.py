@@ -228,7 +228,7 @@ _PER_CHANNEL = {"Add": "add", "Multiply": "multiply", "Subtract": "subtract"}
 def _phase_chain(conv, channels: int) -> list:
     """The operations after ``conv`` that can run on its phases before they are put back, each
     the only consumer of the one before: adding, multiplying or subtracting a per-channel (or
-    single) constant, ``Relu``, ``Sigmoid``, a quantization of one range, and an instance
+    single) constant or a per-channel value computed in the graph, ``Relu``, ``Sigmoid``, a quantization of one range, and an instance
     normalisation (``MVN`` over height and width)."""
     chain, node = [], conv
     while True:
@@ -238,7 +238,9 @@ def _phase_chain(conv, channels: int) -> list:
         step, kind = consumers[0], consumers[0].get_type_name()
         if kind in _PER_CHANNEL:
             operand = _operand(step.input_value(1))
-            if operand is None or operand.shape not in ((1, channels, 1, 1), (), (1,), (1, 1, 1, 1)):
+            shape = step.get_input_partial_shape(1)
+            computed = operand is None and shape.is_static and tuple(shape.to_shape()) == (1, channels, 1, 1)  # the style's scale or shift
+            if not computed and (operand is None or operand.shape not in ((1, channels, 1, 1), (), (1,), (1, 1, 1, 1))):
                 return chain
         elif kind == "FakeQuantize":
             if any(int(np.prod(step.get_input_partial_shape(i).to_shape())) != 1 for i in range(1, 5)):
@@ -261,8 +263,13 @@ def _on_phases(phases, node, channels: int, block: int):
 
     kind = node.get_type_name()
     if kind in _PER_CHANNEL:
-        operand = _per_phase(_operand(node.input_value(1)), channels, block, axis=1)
-        return getattr(ops, _PER_CHANNEL[kind])(phases, ops.constant(operand))
+        constant = _operand(node.input_value(1))
+        if constant is not None:
+            operand = ops.constant(_per_phase(constant, channels, block, axis=1))
+        else:  # computed per channel (the style's scale or shift): each value repeated for its phases in the graph
+            per_channel = ops.reshape(node.input_value(1), i64([1, channels, 1]), special_zero=False)
+            operand = ops.reshape(ops.broadcast(per_channel, i64([1, channels, block * block])), i64([1, channels * block * block, 1, 1]), special_zero=False)
+        return getattr(ops, _PER_CHANNEL[kind])(phases, operand)
     if kind == "FakeQuantize":
         return ops.fake_quantize(phases, *(node.input_value(i) for i in range(1, 5)), node.get_levels())
     if kind == "Relu":
