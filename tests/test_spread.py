@@ -100,6 +100,30 @@ def test_a_normalisation_after_a_spread_convolution_runs_on_the_phases(quantized
     np.testing.assert_allclose(run(model, x), before, rtol=0, atol=1e-5)
 
 
+def test_a_style_scale_and_shift_computed_per_channel_run_on_the_phases():
+    """The last normalisation's scale and shift come from the style vector — values computed per
+    channel, not constants: each is repeated for its channel's phases in the graph, so the
+    sigmoid after them runs on the phases too and the result is the same."""
+    import openvino as ov
+    import openvino.opset11 as ops
+
+    rng = np.random.default_rng(3)
+    x = ops.parameter([1, 5, 24, 24], np.float32, name="x")
+    style = ops.parameter([1, 3, 1, 1], np.float32, name="style")
+    y = ops.convolution(x, ops.constant(rng.standard_normal((3, 5, 9, 9)).astype(np.float32)), [1, 1], [0, 0], [0, 0], [1, 1], auto_pad="valid")
+    y = ops.mvn(y, ops.constant(np.array([2, 3], np.int64)), True, 1e-3, "inside_sqrt")
+    y = ops.add(ops.multiply(y, ops.exp(style)), ops.multiply(style, ops.constant(np.float32(0.5))))
+    model = ov.Model([ops.result(ops.sigmoid(y))], [x, style])
+    feeds = [rng.standard_normal((1, 5, 24, 24)).astype(np.float32), rng.standard_normal((1, 3, 1, 1)).astype(np.float32)]
+    compiled = ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    before = compiled(feeds)[0]
+    assert spread_thin_convolutions(model) == 1
+    sigmoid = next(n for n in model.get_ops() if n.get_type_name() == "Sigmoid")
+    assert tuple(sigmoid.get_input_partial_shape(0).to_shape()) == (1, 3 * BLOCK * BLOCK, 16 // BLOCK, 16 // BLOCK)
+    after = ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})(feeds)[0]
+    np.testing.assert_allclose(after, before, rtol=0, atol=1e-5)
+
+
 def pair_model(side: int, kernel: int, quantized: bool, pad: int = 1, second_kernel: int = 3, seed: int = 1):
     """The transfer network's head in small: a stride-1 convolution of a ``side``² picture from 3
     channels to 8 (int8 weights with a per-channel scale, or float), its bias, ``Relu`` (and, int8,
