@@ -26,11 +26,12 @@ import numpy as np
 from ..errors import ModelError
 from .base import BF16, F32, IntegerIO, Model, ShapeCache, Shapes, TensorInfo, feed_shapes
 from .custom_ops import builtin_transpose_conv, has_custom_transpose_conv
+from .fold import FOLD, fold_into_strided_convolutions
 from .narrow import NARROW, widen_narrow_norms
 from .norms import fuse_fed_norms, fuse_instance_norms
 from .resize import drop_identity_interpolations, interpolate_sizes_to_scales
 from .rewrites import rewrite
-from .spread import FOLD, THIN, fold_into_strided_convolutions, spread_thin_convolutions
+from .spread import THIN, spread_thin_convolutions
 
 REQUESTS_PER_MODEL = 2  # callers that may run one compiled model at once; others wait
 

@@ -36,9 +36,10 @@ but those transformations do not pass through it, and the convolution ran in flo
 The phases need the output's height and width to be multiples of B; the rewrite is done per
 compiled shape (``OpenVINOModel._build``) and leaves a convolution whose sizes are not as it is.
 Measured (``scripts/measure_spread.py`` and the per-layer counters): a convolution with 8 output
-channels (the first one, and the one before the last) gained nothing — the first one's
-convolution went from 2.05 to 1.20 ms at 384² in 2×2 phases, and its ``DepthToSpace`` took the
-difference back — so only convolutions of at most ``THIN`` output channels are rewritten.
+channels put back in place gained nothing — the first one's convolution went from 2.05 to 1.20 ms
+at 384² in 2×2 phases, and its ``DepthToSpace`` took the difference back — so only convolutions
+of at most ``THIN`` output channels are put back.
+(They need not be, before a strided convolution: ``fold.py``.)
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ from .norms import constant
 
 THIN = 4  # output channels at most for a convolution to be spread
 BLOCK = 4  # phases a side: 3 output channels become 48, three full AVX-512 vectors
-FOLD = 8  # output channels at most for a convolution to be folded into the strided one after it
 
 
 def spread_thin_convolutions(model, max_channels: int = THIN, block: int = BLOCK) -> int:
@@ -64,10 +64,10 @@ def spread_thin_convolutions(model, max_channels: int = THIN, block: int = BLOCK
         return 0
     rewritten = 0
     for conv in list(model.get_ordered_ops()):
-        found = _thin(conv, max_channels, block)
+        found = thin_candidate(conv, max_channels, block)
         if found is None:
             continue
-        phases, last = _on_its_phases(conv, *found, block)
+        phases, last = on_its_phases(conv, *found, block)
         picture = ops.depth_to_space(phases, "depth_first", block)
         picture.set_friendly_name(last.get_friendly_name())
         for target in list(last.output(0).get_target_inputs()):
@@ -78,64 +78,9 @@ def spread_thin_convolutions(model, max_channels: int = THIN, block: int = BLOCK
     return rewritten
 
 
-def fold_into_strided_convolutions(model, max_channels: int = FOLD) -> int:
-    """Rewrite, in a statically shaped OpenVINO ``model``, every stride-1 convolution with at most
-    ``max_channels`` output channels and a kernel of at least 3 whose picture (after its
-    per-channel chain) is mirrored by one pixel and read by a 3×3 convolution of stride 2 — the
-    transfer network's first two convolutions: the first is computed over its output's 2×2 phases
-    and the second reads the phases directly, as a 2×2 convolution of stride 1 (``fold_kernel``);
-    the full-resolution picture between them is never made. Returns how many pairs were
-    rewritten."""
-    import openvino.opset11 as ops
-
-    if max_channels <= 0:
-        return 0
-    rewritten = 0
-    for conv in list(model.get_ordered_ops()):
-        found = _thin(conv, max_channels, 2)
-        if found is None:
-            continue
-        chain = _phase_chain(conv, found[0].shape[0])
-        strided = _strided_reader(chain[-1] if chain else conv)
-        if strided is None:
-            continue
-        between, second, (base, path) = strided
-        phases, _ = _on_its_phases(conv, *found, 2)
-        x = ops.pad(phases, i64([0, 0, 1, 1]), i64([0, 0, 0, 0]), "edge")  # the mirrored row above row 0 is row 1: phase 1's row 0
-        for node in between:  # the quantization the second convolution's input had
-            x = ops.convert(x, node.get_destination_type()) if node.get_type_name() == "Convert" else ops.fake_quantize(x, *(node.input_value(i) for i in range(1, 5)), node.get_levels())
-        weights = ops.constant(fold_kernel(base))
-        for node in path:  # its weights' own dequantization, per output channel as before
-            weights = ops.convert(weights, node.get_destination_type()) if node.get_type_name() == "Convert" else (ops.multiply if node.get_type_name() == "Multiply" else ops.subtract)(weights, node.input_value(1))
-        folded = ops.convolution(x, weights, [1, 1], [0, 0], [0, 0], [1, 1], auto_pad="valid")
-        folded.set_friendly_name(second.get_friendly_name())
-        second.output(0).replace(folded.output(0))
-        rewritten += 1
-    if rewritten:
-        model.validate_nodes_and_infer_types()
-    return rewritten
-
-
-def fold_kernel(weights: np.ndarray) -> np.ndarray:
-    """A 3×3 kernel ``[O, C, 3, 3]`` of stride 2 over a picture mirrored by one pixel, as the 2×2
-    kernel ``[O, C·4, 2, 2]`` of stride 1 over the picture's 2×2 phases (channel ``c·4 + a·2 + b``
-    holds pixels ``(2i + a, 2j + b)``) padded by one row and column above and left: output ``i``
-    reads rows ``2i − 1`` (phase 1, row ``i − 1``), ``2i`` (phase 0, row ``i``) and ``2i + 1``
-    (phase 1, row ``i``)."""
-    out_channels, in_channels, k, _ = weights.shape
-    if k != 3:
-        raise ValueError("only a 3×3 kernel folds into a 2×2 one")
-    taps = ((1, 0), (0, 1), (1, 1))  # kernel row d → (phase, row offset in the padded phases)
-    folded = np.zeros((out_channels, in_channels, 2, 2, 2, 2), dtype=weights.dtype)
-    for dy, (a, ky) in enumerate(taps):
-        for dx, (b, kx) in enumerate(taps):
-            folded[:, :, a, b, ky, kx] = weights[:, :, dy, dx]
-    return folded.reshape(out_channels, in_channels * 4, 2, 2)
-
-
-def _on_its_phases(conv, base: np.ndarray, path: list, block: int):
+def on_its_phases(conv, base: np.ndarray, path: list, block: int):
     """``conv`` (its weights' base constant and dequantization ``path``) computed over its
-    output's ``block``² phases, and what follows it channel by channel (``_phase_chain``) applied
+    output's ``block``² phases, and what follows it channel by channel (``phase_chain``) applied
     to them: (the phases, the last node they stand for)."""
     import openvino.opset11 as ops
 
@@ -149,43 +94,9 @@ def _on_its_phases(conv, base: np.ndarray, path: list, block: int):
         weights = (ops.multiply if node.get_type_name() == "Multiply" else ops.subtract)(weights, ops.constant(operand))
     phases = ops.convolution(conv.input_value(0), weights, [block, block], [0, 0], [0, 0], [1, 1], auto_pad="valid")
     last = conv
-    for node in _phase_chain(conv, channels):
+    for node in phase_chain(conv, channels):
         phases, last = _on_phases(phases, node, channels, block), node
     return phases, last
-
-
-def _strided_reader(node):
-    """(the ``Convert``/one-range ``FakeQuantize`` nodes between, the convolution, its weights'
-    base and path) if ``node``'s only reader is a one-pixel mirror ``Pad`` read only by a 3×3,
-    stride-2 convolution through such nodes; else None."""
-    readers = [t.get_node() for t in node.output(0).get_target_inputs()]
-    if len(readers) != 1 or readers[0].get_type_name() != "Pad" or readers[0].get_attributes()["pad_mode"] != "reflect":
-        return None
-    pad = readers[0]
-    begin, end = (_operand(pad.input_value(i)) for i in (1, 2))
-    if begin is None or end is None or list(begin) != [0, 0, 1, 1] or list(end) != [0, 0, 1, 1]:
-        return None
-    between, current = [], pad
-    while True:
-        readers = [t.get_node() for t in current.output(0).get_target_inputs()]
-        if len(readers) != 1:
-            return None
-        current = readers[0]
-        kind = current.get_type_name()
-        if kind == "Convolution":
-            break
-        if kind == "Convert" or (kind == "FakeQuantize" and all(int(np.prod(current.get_input_partial_shape(i).to_shape())) == 1 for i in range(1, 5))):
-            between.append(current)
-            continue
-        return None
-    attributes = current.get_attributes()
-    if list(attributes["strides"]) != [2, 2] or list(attributes["dilations"]) != [1, 1] or any(attributes["pads_begin"]) or any(attributes["pads_end"]):
-        return None
-    kernel = current.get_input_partial_shape(1)
-    if not kernel.is_static or tuple(kernel.to_shape())[2:] != (3, 3):
-        return None
-    weights = _weights(current.input_value(1), int(kernel.to_shape()[0]))
-    return None if weights is None else (between, current, weights)
 
 
 def phase_kernel(weights: np.ndarray, block: int) -> np.ndarray:
@@ -201,7 +112,7 @@ def phase_kernel(weights: np.ndarray, block: int) -> np.ndarray:
     return phases.reshape(out_channels * block * block, in_channels, size, size)
 
 
-def _thin(conv, max_channels: int, block: int):
+def thin_candidate(conv, max_channels: int, block: int):
     """(the weights' base constant, the nodes between it and the convolution) if ``conv`` is one
     to spread, else None."""
     if conv.get_type_name() != "Convolution":
@@ -219,13 +130,13 @@ def _thin(conv, max_channels: int, block: int):
         return None
     if any(int(side) % block for side in tuple(output.to_shape())[2:]):
         return None
-    return _weights(conv.input_value(1), out_channels)
+    return weights_of(conv.input_value(1), out_channels)
 
 
 _PER_CHANNEL = {"Add": "add", "Multiply": "multiply", "Subtract": "subtract"}
 
 
-def _phase_chain(conv, channels: int) -> list:
+def phase_chain(conv, channels: int) -> list:
     """The operations after ``conv`` that can run on its phases before they are put back, each
     the only consumer of the one before: adding, multiplying or subtracting a per-channel (or
     single) constant or a per-channel value computed in the graph, ``Relu``, ``Sigmoid``, a quantization of one range, and an instance
@@ -237,7 +148,7 @@ def _phase_chain(conv, channels: int) -> list:
             return chain
         step, kind = consumers[0], consumers[0].get_type_name()
         if kind in _PER_CHANNEL:
-            operand = _operand(step.input_value(1))
+            operand = constant_operand(step.input_value(1))
             shape = step.get_input_partial_shape(1)
             computed = operand is None and shape.is_static and tuple(shape.to_shape()) == (1, channels, 1, 1)  # the style's scale or shift
             if not computed and (operand is None or operand.shape not in ((1, channels, 1, 1), (), (1,), (1, 1, 1, 1))):
@@ -256,14 +167,14 @@ def _phase_chain(conv, channels: int) -> list:
 
 
 def _on_phases(phases, node, channels: int, block: int):
-    """``node`` (from ``_phase_chain``) applied to the phases: a per-channel operand repeated for
+    """``node`` (from ``phase_chain``) applied to the phases: a per-channel operand repeated for
     each channel's ``block``² phases; an instance normalisation over each channel's phases
     together (``_normalised``)."""
     import openvino.opset11 as ops
 
     kind = node.get_type_name()
     if kind in _PER_CHANNEL:
-        constant = _operand(node.input_value(1))
+        constant = constant_operand(node.input_value(1))
         if constant is not None:
             operand = ops.constant(_per_phase(constant, channels, block, axis=1))
         else:  # computed per channel (the style's scale or shift): each value repeated for its phases in the graph
@@ -303,7 +214,7 @@ def _normalised(phases, attributes: dict, channels: int, block: int):
     return ops.divide(centred, spread)
 
 
-def _operand(value) -> np.ndarray | None:
+def constant_operand(value) -> np.ndarray | None:
     """The values of the constant ``value`` in its own shape and type, seen through the
     ``Convert``s and reshapes a model keeps unfolded (a float16 file's bias is
     ``Unsqueeze(Convert(Constant))``); None if it is not a constant."""
@@ -324,7 +235,7 @@ def _per_phase(values: np.ndarray, channels: int, block: int, axis: int) -> np.n
     return np.repeat(values.reshape(channels), block * block).reshape(shape)
 
 
-def _weights(value, out_channels: int):
+def weights_of(value, out_channels: int):
     """Follow a convolution's weights through ``Convert`` and per-channel (or scalar) ``Multiply``
     or ``Subtract`` by constants to a ``[O, C, K, K]`` constant: (its values, the nodes on the way,
     nearest the constant first), or None for weights made any other way."""
