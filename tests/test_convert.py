@@ -113,22 +113,25 @@ def test_derived_builds_run_on_both_runtimes_close_to_float32(converted, manifes
 def test_norms_on_rows_leave_every_build_painting_the_same(converted, manifest, inputs, size):
     """OpenVINO's few-channel normalisations on rows (``engine/narrow.py``) change no quantized
     build's painting, whatever its structure (the TensorFlow builds read with run-time sizes, int8
-    output, float normalisations): bit for bit against the same build with none on rows. A build
+    output, float normalisations): bit for bit against the same build with none on rows. Each
+    int8 build's two few-channel normalisations are on rows, or the last on its convolution's
+    phases where it is spread. A build
     whose activations are float (fused too since every model's normalisations are) may round the
     multiply-add differently on rows (measured 96.8 dB for dynamic-tf): ≥ 60 dB, the issue's bound
     for a float rewrite."""
     target, _ = converted
     image = np.asarray(Image.fromarray((inputs[0][0] * 255).astype(np.uint8)).resize(size), dtype=np.float32)[None] / 255.0
     rows, columns = OpenVINOEngine(threads=2), OpenVINOEngine(threads=2, narrow=0)
-    widened = {}
+    widened, phased = {}, {}
     for name in BOUND_DB:
         path = target / manifest.get("transfer", name).key
         on_rows = rows.load(path)
-        widened[name] = on_rows.norms_widened
+        widened[name], phased[name] = on_rows.norms_widened, on_rows.norms_on_phases
         a, b = paint(on_rows, image, inputs[1]), paint(columns.load(path), image, inputs[1])
         assert a.shape == b.shape == (size[1], size[0], 3), (name, a.shape, b.shape)
         assert np.array_equal(a, b) if "int8" in name else psnr(a, b) >= 60, (name, psnr(a, b))
-    assert all(widened[name] == 2 for name in BOUND_DB if "int8" in name), widened
+    # each int8 build's two few-channel normalisations run on rows, or (the last) on its convolution's phases (spread.py)
+    assert all(widened[name] >= 1 and widened[name] + phased[name] == 2 for name in BOUND_DB if "int8" in name), (widened, phased)
 
 
 def test_a_second_convert_changes_no_published_object(converted, manifest, aws_env, tmp_path):

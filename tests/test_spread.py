@@ -277,7 +277,7 @@ def test_transfer_models_paint_the_same_with_their_thin_convolutions_spread(pair
             if fidelity[0]:
                 assert np.mean(fidelity[THIN]) >= np.mean(fidelity[0]) - 0.5, f"{transfer} {precision}: spread {fidelity[THIN]}, as read {fidelity[0]}"
             model = pair[THIN].model(pair[THIN].manifest.get("transfer", transfer), "openvino", precision)
-            assert (model.convs_spread, model.convs_folded) == (1, 1), f"{transfer} {precision}: the last convolution, and the first into the second"
+            assert (model.convs_spread, model.convs_folded, model.norms_on_phases) == (1, 1, 1), f"{transfer} {precision}: the last convolution and its normalisation, and the first into the second"
             as_read = pair[0].model(pair[0].manifest.get("transfer", transfer), "openvino", precision)
             assert (as_read.convs_spread, as_read.convs_folded) == (0, 0)
 

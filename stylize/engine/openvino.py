@@ -66,6 +66,7 @@ class OpenVINOModel:
         self.norms_fused = self.norms_widened = 0
         self.narrow, self.thin, self.fold = narrow, thin, fold
         self.copies_dropped = 0  # nearest-neighbour resizes at scale 1 removed, the most in any shape built
+        self.norms_on_phases = 0  # normalisations run on a spread convolution's phases, the most in any shape built
         self.convs_folded = 0  # convolution pairs folded over the first one's phases, the most in any shape built
         self.convs_spread = 0  # convolutions computed over their phases (spread.py), the most in any shape built
         self.float_inputs: frozenset[str] = frozenset()
@@ -103,7 +104,9 @@ class OpenVINOModel:
                 raise ModelError(f"{self.path.name} cannot run at input shapes {shapes} ({_first_line(exc)}); use sizes that are multiples of 4.") from exc
         self.copies_dropped = max(self.copies_dropped, drop_identity_interpolations(model))  # upsamplings by 1 (resize.py)
         # the few-channel convolutions as strided ones over their phases, where these sizes allow (spread.py)
+        norms = _count(model, "MVN")
         self.convs_spread = max(self.convs_spread, spread_thin_convolutions(model, self.thin))
+        self.norms_on_phases = max(self.norms_on_phases, norms - _count(model, "MVN"))  # normalised on the phases instead
         # and the first convolution over its phases, read as they are by the strided one after it (spread.py)
         self.convs_folded = max(self.convs_folded, fold_into_strided_convolutions(model, self.fold))
         if self.norms_fused:  # the few-channel normalisations not on phases now, on rows (narrow.py)
@@ -254,6 +257,10 @@ def _fix_run_time_sizes(model, recorded: dict[str, tuple[int, ...]]) -> None:
     if all(p.get_partial_shape().is_static for p in model.inputs):
         return
     model.reshape({p.get_any_name(): list(recorded[p.get_any_name()]) for p in model.inputs})
+
+
+def _count(model, kind: str) -> int:
+    return sum(1 for node in model.get_ops() if node.get_type_name() == kind)
 
 
 def _first_line(exc: Exception) -> str:
