@@ -103,11 +103,11 @@ class OpenVINOModel:
             except RuntimeError as exc:
                 raise ModelError(f"{self.path.name} cannot run at input shapes {shapes} ({_first_line(exc)}); use sizes that are multiples of 4.") from exc
         self.copies_dropped = max(self.copies_dropped, drop_identity_interpolations(model))  # upsamplings by 1 (resize.py)
-        # the few-channel convolutions as strided ones over their phases, where these sizes allow (spread.py)
         norms = _count(model, "MVN")
+        # the few-channel convolutions as strided ones over their phases, where these sizes allow (spread.py)
         self.convs_spread = max(self.convs_spread, spread_thin_convolutions(model, self.thin))
         self.norms_on_phases = max(self.norms_on_phases, norms - _count(model, "MVN"))  # normalised on the phases instead
-        # and the first convolution over its phases, read as they are by the strided one after it (spread.py)
+        # and the first convolution over its phases, read as they are by the strided one after it (fold.py)
         self.convs_folded = max(self.convs_folded, fold_into_strided_convolutions(model, self.fold))
         if self.norms_fused:  # the few-channel normalisations not on phases now, on rows (narrow.py)
             self.norms_widened = max(self.norms_widened, widen_narrow_norms(model, self.narrow))

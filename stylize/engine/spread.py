@@ -139,8 +139,8 @@ _PER_CHANNEL = {"Add": "add", "Multiply": "multiply", "Subtract": "subtract"}
 def phase_chain(conv, channels: int) -> list:
     """The operations after ``conv`` that can run on its phases before they are put back, each
     the only consumer of the one before: adding, multiplying or subtracting a per-channel (or
-    single) constant or a per-channel value computed in the graph, ``Relu``, ``Sigmoid``, a quantization of one range, and an instance
-    normalisation (``MVN`` over height and width)."""
+    single) constant or a per-channel value computed in the graph, ``Relu``, ``Sigmoid``, a
+    quantization of one range, and an instance normalisation (``MVN`` over height and width)."""
     chain, node = [], conv
     while True:
         consumers = [target.get_node() for target in node.output(0).get_target_inputs()]
@@ -178,8 +178,7 @@ def _on_phases(phases, node, channels: int, block: int):
         if constant is not None:
             operand = ops.constant(_per_phase(constant, channels, block, axis=1))
         else:  # computed per channel (the style's scale or shift): each value repeated for its phases in the graph
-            per_channel = ops.reshape(node.input_value(1), i64([1, channels, 1]), special_zero=False)
-            operand = ops.reshape(ops.broadcast(per_channel, i64([1, channels, block * block])), i64([1, channels * block * block, 1, 1]), special_zero=False)
+            operand = _each_phase(ops.reshape(node.input_value(1), i64([1, channels, 1]), special_zero=False), 1, channels, block)
         return getattr(ops, _PER_CHANNEL[kind])(phases, operand)
     if kind == "FakeQuantize":
         return ops.fake_quantize(phases, *(node.input_value(i) for i in range(1, 5)), node.get_levels())
@@ -198,12 +197,11 @@ def _normalised(phases, attributes: dict, channels: int, block: int):
     reshape of the phases made OpenVINO reorder the whole tensor, 1.5 ms in float32 at 384²)."""
     import openvino.opset11 as ops
 
-    n, c, _, _ = (int(d) for d in phases.get_output_partial_shape(0).to_shape())
+    n = int(phases.get_output_partial_shape(0)[0].get_length())
 
     def grouped_mean(tensor):
         per_phase = ops.reduce_mean(tensor, i64([2, 3]), keep_dims=True)
-        per_channel = ops.reduce_mean(ops.reshape(per_phase, i64([n, channels, block * block]), special_zero=False), i64([2]), keep_dims=True)
-        return ops.reshape(ops.broadcast(per_channel, i64([n, channels, block * block])), i64([n, c, 1, 1]), special_zero=False)
+        return _each_phase(ops.reduce_mean(ops.reshape(per_phase, i64([n, channels, block * block]), special_zero=False), i64([2]), keep_dims=True), n, channels, block)
 
     centred = ops.subtract(phases, grouped_mean(phases))
     if not attributes["normalize_variance"]:
@@ -212,6 +210,15 @@ def _normalised(phases, attributes: dict, channels: int, block: int):
     eps = np.array(attributes["eps"], dtype=np.float32)
     spread = ops.sqrt(ops.add(variance, eps)) if attributes["eps_mode"].lower() == "inside_sqrt" else ops.add(ops.sqrt(variance), eps)
     return ops.divide(centred, spread)
+
+
+def _each_phase(per_channel, n: int, channels: int, block: int):
+    """A per-channel value ``[n, channels, 1]`` in the graph as a per-phase operand
+    ``[n, channels·block², 1, 1]``: each channel's value repeated for its ``block``² phases."""
+    import openvino.opset11 as ops
+
+    repeated = ops.broadcast(per_channel, i64([n, channels, block * block]))
+    return ops.reshape(repeated, i64([n, channels * block * block, 1, 1]), special_zero=False)
 
 
 def constant_operand(value) -> np.ndarray | None:
