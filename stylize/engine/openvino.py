@@ -8,7 +8,8 @@ f32 everywhere, and bf16 where the CPU reports it in OpenVINO's ``OPTIMIZATION_C
 OpenVINO would pick bf16 on such a CPU by itself, so it is always set. Compiled blobs are kept in ``CACHE_DIR`` when a cache folder is
 given, so a new process compiles each shape once per machine, not once per start. Each shape is
 compiled from a copy of the model whose few-channel convolutions are computed over their output's
-phases where that shape allows (``spread.py``). MediaPipe's
+phases where that shape allows (``spread.py``), and whose layout transposes at the inputs and
+the output are moved where the CPU plugin drops them (``edges.py``). MediaPipe's
 selfie segmenters end in a custom operator OpenVINO does not know; it is rewritten into TFLite
 builtins as the file is read (``custom_ops.py``).
 """
@@ -26,6 +27,7 @@ import numpy as np
 from ..errors import ModelError
 from .base import BF16, F32, IntegerIO, Model, ShapeCache, Shapes, TensorInfo, feed_shapes
 from .custom_ops import builtin_transpose_conv, has_custom_transpose_conv
+from .edges import merge_output_depth_to_space, sink_input_transposes
 from .fold import FOLD, fold_into_strided_convolutions
 from .narrow import NARROW, widen_narrow_norms
 from .norms import fuse_fed_norms, fuse_instance_norms
@@ -60,15 +62,16 @@ class _Compiled:
 class OpenVINOModel:
     engine = "openvino"
 
-    def __init__(self, path: Path, core, config: dict, fuse_norms: str = "always", graph: str | None = None, narrow: int = NARROW, thin: int = THIN, fold: int = FOLD):
+    def __init__(self, path: Path, core, config: dict, fuse_norms: str = "always", graph: str | None = None, narrow: int = NARROW, thin: int = THIN, fold: int = FOLD, edges: bool = True):
         self.path = Path(path)
         self.runs = 0
         self.norms_fused = self.norms_widened = 0
-        self.narrow, self.thin, self.fold = narrow, thin, fold
+        self.narrow, self.thin, self.fold, self.edges = narrow, thin, fold, edges
         self.copies_dropped = 0  # nearest-neighbour resizes at scale 1 removed, the most in any shape built
         self.norms_on_phases = 0  # normalisations run on a spread convolution's phases, the most in any shape built
         self.convs_folded = 0  # convolution pairs folded over the first one's phases, the most in any shape built
         self.convs_spread = 0  # convolutions computed over their phases (spread.py), the most in any shape built
+        self.edges_moved = 0  # layout transposes at the inputs and the output moved where OpenVINO drops them (edges.py), the most in any shape built
         self.float_inputs: frozenset[str] = frozenset()
         self._core, self._config = core, config
         self._runs_lock = threading.Lock()
@@ -111,6 +114,8 @@ class OpenVINOModel:
         self.convs_folded = max(self.convs_folded, fold_into_strided_convolutions(model, self.fold))
         if self.norms_fused:  # the few-channel normalisations not on phases now, on rows (narrow.py)
             self.norms_widened = max(self.norms_widened, widen_narrow_norms(model, self.narrow))
+        if self.edges:  # the inputs padded and quantized as they come, the phases moved to the output's layout at once (edges.py)
+            self.edges_moved = max(self.edges_moved, sink_input_transposes(model) + merge_output_depth_to_space(model))
         try:
             return _Compiled(self._core.compile_model(model, "CPU", {**self._config, **(extra or {})}))
         except RuntimeError as exc:
@@ -161,6 +166,7 @@ class OpenVINOEngine:
     narrow: int = NARROW  # fused normalisations of at most this many channels run on rows (narrow.py); 0: none
     thin: int = THIN  # convolutions of at most this many output channels computed over their phases (spread.py); 0: none
     fold: int = FOLD  # ... and, before a strided one, of at most this many, read over their phases by it; 0: none
+    edges: bool = True  # the layout transposes at the inputs and the output moved where OpenVINO drops them, in f32 (edges.py)
     _core: list = field(default_factory=list, compare=False, repr=False)
     _capabilities: list = field(default_factory=list, compare=False, repr=False)
 
@@ -190,7 +196,7 @@ class OpenVINOEngine:
         config = {**self.config, "INFERENCE_PRECISION_HINT": precision}
         if threads is not None:
             config["INFERENCE_NUM_THREADS"] = threads
-        return OpenVINOModel(path, self.core(), config, self.fuse_norms, graph, self.narrow, self.thin, self.fold)
+        return OpenVINOModel(path, self.core(), config, self.fuse_norms, graph, self.narrow, self.thin, self.fold, self.edges and precision == F32)
 
     def capabilities(self) -> tuple[str, ...]:
         """The CPU's capabilities as OpenVINO reports them (``FP32``, ``INT8``, ``BF16``, …)."""
