@@ -6,6 +6,7 @@ its statistics takes them as float."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -41,14 +42,18 @@ def test_every_instance_norm_is_found_and_rewritten(shared, name):
 
 @pytest.fixture(scope="module")
 def stylizers(shared, tmp_path_factory):
-    """Four stylizers on the same store: OpenVINO fusing the int8 model's norms only (its
-    few-channel norms on rows), never fusing, always fusing (float models too: as shipped), and
-    fusing the int8 model's with no norm on rows ("columns")."""
+    """Stylizers on the same store: OpenVINO fusing the int8 model's norms only (its few-channel
+    norms on rows where they are not on phases), never fusing, always fusing (float models too:
+    as shipped), and fusing the int8 model's with no norm on rows ("columns"); and the first and
+    the last of these with no convolution spread or folded ("unphased", "unphased columns"), so
+    that the few-channel norms of the whole network are on rows, as at sizes the phases do not fit."""
     made = {}
-    for fuse, narrow in (("quantized", NARROW), ("never", NARROW), ("always", NARROW), ("columns", 0)):
-        settings = Settings(model_store=str(shared), cache_dir=tmp_path_factory.mktemp(f"norms-{fuse}"), runtime="openvino")
+    for fuse, narrow, phases in (("quantized", NARROW, True), ("never", NARROW, True), ("always", NARROW, True), ("columns", 0, True), ("unphased", NARROW, False), ("unphased columns", 0, False)):
+        settings = Settings(model_store=str(shared), cache_dir=tmp_path_factory.mktemp("norms"), runtime="openvino")
         store = ModelStore.from_spec(settings.model_store, settings.cache_dir)
-        engine = OpenVINOEngine(threads=2, cache_dir=store.cache_dir, fuse_norms="quantized" if fuse == "columns" else fuse, narrow=narrow)
+        engine = OpenVINOEngine(threads=2, cache_dir=store.cache_dir, fuse_norms=fuse if fuse in ("quantized", "never", "always") else "quantized", narrow=narrow)
+        if not phases:
+            engine = replace(engine, thin=0, fold=0)
         made[fuse] = Stylizer(load_manifest(), store, engine)
     return made
 
@@ -132,18 +137,20 @@ def test_few_channel_norms_on_rows_leave_no_narrow_arithmetic(shared):
 
 @pytest.mark.parametrize("size", SIZES, ids=list(SIZES))
 def test_norms_on_rows_paint_bit_identically(stylizers, shared, size):
-    """The shipped int8 model on OpenVINO paints the sample photos exactly as it does with no
+    """The int8 model on OpenVINO, its few-channel convolutions neither spread nor folded (so both
+    few-channel normalisations are on rows), paints the sample photos exactly as it does with no
     normalisation on rows: the same operations on the same values (measured faster:
-    ``scripts/measure_narrow.py``)."""
+    ``scripts/measure_narrow.py``). As shipped, both run on their convolutions' phases instead
+    (``test_spread.py``)."""
     from PIL import Image
 
-    shipped = stylizers["quantized"].model(stylizers["quantized"].manifest.get("transfer", "int8"), "openvino")
-    columns = stylizers["columns"].model(stylizers["columns"].manifest.get("transfer", "int8"), "openvino")
-    assert shipped.norms_widened >= 1 and columns.norms_widened == 0
+    rows, columns = (stylizers[name] for name in ("unphased", "unphased columns"))
     for name in PHOTOS:
         rgb = np.asarray(Image.fromarray(decode_image((shared / "photos" / name).read_bytes())).resize(SIZES[size]))
-        on_rows, on_columns = painted(stylizers["quantized"], rgb, "int8"), painted(stylizers["columns"], rgb, "int8")
+        on_rows, on_columns = painted(rows, rgb, "int8"), painted(columns, rgb, "int8")
         assert on_rows.shape == on_columns.shape and np.array_equal(on_rows, on_columns), f"{name}: {psnr(on_rows, on_columns):.1f} dB"
+    widened = [s.model(s.manifest.get("transfer", "int8"), "openvino").norms_widened for s in (rows, columns, stylizers["quantized"])]
+    assert widened == [2, 0, 0], "both on rows; none; none, as shipped: on the phases"
 
 
 def test_stages_on_rows_paint_bit_identically(stylizers, shared):

@@ -25,9 +25,11 @@ per-channel quantization range, a second consumer) end the chain, and so does th
 in front of a convolution, which OpenVINO fuses into that convolution where it stays (on rows it
 cost more than it saved: its padding ran in float).
 
-It is done when a shape is built, after ``spread.py``: where the last convolution runs on its
-output's phases, the 3-channel normalisation and its chain run there too (48 channels, no rows
-needed), and only the 8-channel one — or both, at sizes the phases do not fit — is laid on rows.
+It is done when a shape is built, after ``spread.py`` and ``fold.py``: where the last
+convolution runs on its output's phases, the 3-channel normalisation and its chain run there too
+(48 channels, no rows needed), and where the one before it is folded into it, the 8-channel one
+runs on its phases (32 channels); what is left for rows is the chains at sizes the phases do not
+fit, and a tiled painting's stages that end between the two.
 """
 
 from __future__ import annotations

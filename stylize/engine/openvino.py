@@ -68,7 +68,7 @@ class OpenVINOModel:
         self.norms_fused = self.norms_widened = 0
         self.narrow, self.thin, self.fold, self.edges = narrow, thin, fold, edges
         self.copies_dropped = 0  # nearest-neighbour resizes at scale 1 removed, the most in any shape built
-        self.norms_on_phases = 0  # normalisations run on a spread convolution's phases, the most in any shape built
+        self.norms_on_phases = 0  # normalisations run on a spread or folded convolution's phases, the most in any shape built
         self.convs_folded = 0  # convolution pairs folded over the first one's phases, the most in any shape built
         self.convs_spread = 0  # convolutions computed over their phases (spread.py), the most in any shape built
         self.edges_moved = 0  # layout transposes at the inputs and the output moved where OpenVINO drops them (edges.py), the most in any shape built
@@ -109,9 +109,9 @@ class OpenVINOModel:
         norms = _count(model, "MVN")
         # the few-channel convolutions as strided ones over their phases, where these sizes allow (spread.py)
         self.convs_spread = max(self.convs_spread, spread_thin_convolutions(model, self.thin))
-        self.norms_on_phases = max(self.norms_on_phases, norms - _count(model, "MVN"))  # normalised on the phases instead
-        # and the first convolution over its phases, read as they are by the strided one after it (fold.py)
+        # and the first and the one before the last over their phases, read as they are by the strided one after each (fold.py)
         self.convs_folded = max(self.convs_folded, fold_into_strided_convolutions(model, self.fold))
+        self.norms_on_phases = max(self.norms_on_phases, norms - _count(model, "MVN"))  # normalised on the phases instead
         if self.norms_fused:  # the few-channel normalisations not on phases now, on rows (narrow.py)
             self.norms_widened = max(self.norms_widened, widen_narrow_norms(model, self.narrow))
         if self.edges:  # the inputs padded and quantized as they come, the phases moved to the output's layout at once (edges.py)
