@@ -57,7 +57,8 @@ def quantization_range(per_channel: bool) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("per_channel_range", [False, True], ids=["one range", "a range per channel"])
 def test_an_input_is_padded_and_quantized_as_it_comes_then_transposed(per_channel_range):
     """The transpose moves past the padding (its sides permuted) and the conversion, and past a
-    quantization of one range; one of a range per channel ends the move. The same values at the
+    quantization of one range, which then runs before the mirror, so that the mirror copies
+    levels; a quantization of a range per channel ends the move. The same values at the
     same places, each quantized to the same level (OpenVINO's kernels for a quantization may
     dequantize a level to floats one unit in the last place apart; an int8 convolution reads the
     level, so the transfer models' paintings are bit-identical, below)."""
@@ -65,9 +66,11 @@ def test_an_input_is_padded_and_quantized_as_it_comes_then_transposed(per_channe
     x = np.random.default_rng(0).uniform(-1, 2, (1, 10, 12, 3)).astype(np.float32)
     before = run(model, x)
     assert sink_input_transposes(model) == 1
-    parameter = model.get_parameters()[0]
-    first = [t.get_node().get_type_name() for t in parameter.output(0).get_target_inputs()]
-    assert first == ["Pad"], "the input is padded as it comes"
+    order = [n.get_type_name() for n in model.get_ordered_ops() if n.get_type_name() in ("Pad", "Convert", "FakeQuantize", "Transpose")]
+    if per_channel_range:
+        assert order == ["Convert", "Pad", "Transpose", "FakeQuantize"], "converted and padded as it comes"
+    else:
+        assert order == ["Convert", "FakeQuantize", "Pad", "Transpose"], "converted and quantized as it comes, then its levels padded"
     transpose = next(n for n in model.get_ops() if n.get_type_name() == "Transpose")
     after_transpose = [t.get_node().get_type_name() for t in transpose.output(0).get_target_inputs()]
     assert after_transpose == (["FakeQuantize"] if per_channel_range else ["Result"])
