@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -83,6 +84,9 @@ def test_an_input_is_padded_and_quantized_as_it_comes_then_transposed(per_channe
 
 
 def test_an_input_read_by_anything_else_is_left_as_it_is():
+    """An input transposed and then read by anything but a mirror — an activation, or (the int8
+    model's style vector) a quantization and a convolution — is left as it is; so is one
+    transposed in another order."""
     import openvino as ov
     import openvino.opset11 as ops
 
@@ -90,6 +94,11 @@ def test_an_input_read_by_anything_else_is_left_as_it_is():
     y = ops.transpose(x, ops.constant(np.array([0, 3, 1, 2], np.int64)))
     model = ov.Model([ops.result(ops.relu(y))], [x])
     assert sink_input_transposes(model) == 0
+    vector = ops.parameter([1, 1, 1, 100], np.float32)
+    limits = [ops.constant(np.float32(v)) for v in (-3, 3, -3, 3)]
+    quantized = ops.fake_quantize(ops.transpose(vector, ops.constant(np.array([0, 3, 1, 2], np.int64))), *limits, 256)
+    scaled = ops.convolution(quantized, ops.constant(np.ones((8, 100, 1, 1), np.float32)), [1, 1], [0, 0], [0, 0], [1, 1])
+    assert sink_input_transposes(ov.Model([ops.result(scaled)], [vector])) == 0
     other = ops.transpose(x, ops.constant(np.array([0, 3, 2, 1], np.int64)))  # not NHWC → NCHW
     padded = ops.pad(other, ops.constant(np.array([0, 0, 1, 1], np.int64)), ops.constant(np.array([0, 0, 1, 1], np.int64)), "reflect")
     assert sink_input_transposes(ov.Model([ops.result(padded)], [x])) == 0
@@ -146,10 +155,50 @@ def test_transfer_models_paint_the_same_with_their_ends_moved(shared, photo, var
     inputs = {t.name: (image if t.shape[-1] == 3 else vector) for t in moved.inputs}
     np.testing.assert_array_equal(moved.run(inputs)[0], kept.run(inputs)[0])
     assert kept.edges_moved == 0
-    # the picture's input, the output (its last convolution is spread at both sizes), and in the
-    # int8 model the style vector's input too (it is quantized; the float models' goes straight
-    # into a convolution)
+    # the picture's input and the output (its last convolution is spread at both sizes); not the
+    # style vector's, which is not mirrored
     assert moved.convs_spread == 1
-    assert moved.edges_moved == (3 if variant == "int8" else 2), f"{variant}: {moved.edges_moved} moved"
+    assert moved.edges_moved == 2, f"{variant}: {moved.edges_moved} moved"
     if BF16 in OpenVINOEngine().precisions():
         assert OpenVINOEngine().load(path, precision=BF16).edges_moved == 0
+
+
+AS_WITHOUT_VNNI = """
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+import stylize.engine.openvino as openvino
+
+openvino.cpu_has_vnni = lambda cpuinfo=None: False  # the engine's configuration on a CPU without VNNI
+engine = openvino.OpenVINOEngine()
+assert engine.config["LP_TRANSFORMS_MODE"] is False
+image = np.random.default_rng(0).random((1, 384, 384, 3), dtype=np.float32)
+vector = (np.random.default_rng(1).standard_normal((1, 1, 1, 100)) * 0.5).astype(np.float32)
+for name in sys.argv[1:]:
+    moved, kept = (replace(engine, edges=edges).load(Path(name)) for edges in (True, False))
+    feeds = {t.name: (image if t.shape[-1] == 3 else vector) for t in moved.inputs}
+    assert moved.edges_moved == 2 and kept.edges_moved == 0, (name, moved.edges_moved)
+    assert np.array_equal(moved.run(feeds)[0], kept.run(feeds)[0]), name
+print("ok")
+"""
+
+
+def test_the_ends_moved_compile_and_paint_the_same_as_on_a_cpu_without_vnni(shared):
+    """oneDNN held to AVX2 and the engine configured as without VNNI (the low-precision
+    transformations off): the int8 and float16 transfer models compile with their ends moved and
+    paint bit-identically. (With the int8 model's style vector moved too, this failed to compile:
+    an inner product OpenVINO could not create; it is left as it is. The dynamic-range model fails
+    to compile under this cap with or without any rewrite — the cap holds oneDNN to AVX2, not the
+    plugin's own choice of kernels — so it is not run here.)"""
+    import os
+    import subprocess
+    import sys
+
+    names = [str(shared / "models" / TRANSFERS[v]) for v in ("int8", "fp16")]
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", AS_WITHOUT_VNNI, *names], capture_output=True, encoding="utf-8", env=env, cwd=root, timeout=600)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]
