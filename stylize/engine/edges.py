@@ -61,9 +61,7 @@ def sink_input_transposes(model) -> int:
             x = parameter.output(0)
             for node in sorted(chain, key=_copies_values):  # the values quantized before a mirror copies them
                 x = _channels_last(node, x, ops)
-            moved = ops.transpose(x, i64(TO_NCHW))
-            for consumer in list(chain[-1].output(0).get_target_inputs()):
-                consumer.replace_source_output(moved.output(0))
+            chain[-1].output(0).replace(ops.transpose(x, i64(TO_NCHW)).output(0))
             rewritten += 1
     if rewritten:
         model.validate_nodes_and_infer_types()
@@ -96,8 +94,7 @@ def merge_output_depth_to_space(model) -> int:
         moved = ops.transpose(ops.reshape(phases, i64(split), False), i64(order))
         picture = ops.reshape(moved, i64([n, height * block, width * block, colours]), False)
         picture.set_friendly_name(transpose.get_friendly_name())
-        for consumer in list(transpose.output(0).get_target_inputs()):
-            consumer.replace_source_output(picture.output(0))
+        transpose.output(0).replace(picture.output(0))
         rewritten += 1
     if rewritten:
         model.validate_nodes_and_infer_types()
