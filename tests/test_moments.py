@@ -26,8 +26,13 @@ ENGINES = ("litert", "openvino")
 
 def engine_for(name: str):
     """The runtime with the file's normalisations computed as written (OpenVINO otherwise fuses
-    an int8 file's into one operation each, which the opened graphs cannot have)."""
-    return LiteRTEngine(threads=2) if name == "litert" else OpenVINOEngine(threads=2, fuse_norms="never")
+    an int8 file's into one operation each, which the opened graphs cannot have), and on OpenVINO
+    the convolution before the last not folded into the last (``fold.py``): as written, a
+    normalisation reads its activation three times, so only the opened graph, which reads it once,
+    could be folded — and an int8 network whose arithmetic is laid out otherwise moves as a whole
+    (31.7 dB at 384², the fold against none in the opened graph), where these tests compare the
+    same arithmetic bit for bit."""
+    return LiteRTEngine(threads=2) if name == "litert" else OpenVINOEngine(threads=2, fuse_norms="never", fold=0)
 
 
 @pytest.fixture(scope="module")
