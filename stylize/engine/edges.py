@@ -35,9 +35,8 @@ operations that treat every value alike are moved past a transpose (``Pad``, ``C
 
 from __future__ import annotations
 
-import numpy as np
-
-from .narrow import i64
+from .narrow import i64, one_range, same_on
+from .spread import constant_operand
 
 TO_NCHW = (0, 3, 1, 2)
 TO_NHWC = (0, 2, 3, 1)
@@ -102,10 +101,8 @@ def merge_output_depth_to_space(model) -> int:
 
 
 def _order(transpose) -> tuple[int, ...] | None:
-    source = transpose.input_value(1).get_node()
-    if source.get_type_name() != "Constant":
-        return None
-    return tuple(int(v) for v in source.get_data().reshape(-1))
+    order = constant_operand(transpose.input_value(1))
+    return None if order is None else tuple(int(v) for v in order.reshape(-1))
 
 
 def _movable_chain(transpose) -> list:
@@ -132,19 +129,13 @@ def _movable(node) -> bool:
         return True
     if kind == "Pad":
         return all(node.input_value(i).get_node().get_type_name() == "Constant" for i in range(1, node.get_input_size()))
-    if kind == "FakeQuantize":
-        return all(node.input_value(i).get_partial_shape().is_static and int(np.prod(node.input_value(i).get_shape())) == 1 for i in range(1, 5))
-    return False
+    return one_range(node)
 
 
 def _channels_last(node, x, ops):
     """``node`` (of ``_movable_chain``) applied to the channels-last ``x``."""
-    kind = node.get_type_name()
-    if kind == "Convert":
-        return ops.convert(x, node.get_destination_type()).output(0)
-    if kind == "Pad":
-        begin, end = (node.input_value(i).get_node().get_data()[list(TO_NHWC)] for i in (1, 2))
-        value = node.input_value(3) if node.get_input_size() > 3 else None
-        return ops.pad(x, ops.constant(begin), ops.constant(end), node.get_attributes()["pad_mode"], value).output(0)
-    attributes = node.get_attributes()
-    return ops.fake_quantize(x, *(node.input_value(i) for i in range(1, 5)), attributes["levels"], attributes["auto_broadcast"]).output(0)
+    if node.get_type_name() != "Pad":
+        return same_on(node, x).output(0)
+    begin, end = (node.input_value(i).get_node().get_data()[list(TO_NHWC)] for i in (1, 2))
+    value = node.input_value(3) if node.get_input_size() > 3 else None
+    return ops.pad(x, ops.constant(begin), ops.constant(end), node.get_attributes()["pad_mode"], value).output(0)

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .narrow import i64
+from .narrow import i64, one_range, same_on
 from .spread import constant_operand, on_its_phases, phase_chain, thin_candidate, weights_of
 
 FOLD = 8  # output channels at most for a convolution to be folded into the strided one after it
@@ -74,7 +74,7 @@ def fold_into_strided_convolutions(model, max_channels: int = FOLD) -> int:
         else:  # a mirror is narrower than the picture, so half of it fits in a phase
             x, kernel, stride = mirrored_phases(phases, mirror // 2), halve_kernel(base), int(second.get_attributes()["strides"][0]) // 2
         for node in between:  # the quantization the second convolution's input had (after the padding, where OpenVINO fuses it into that convolution)
-            x = ops.convert(x, node.get_destination_type()) if node.get_type_name() == "Convert" else ops.fake_quantize(x, *(node.input_value(i) for i in range(1, 5)), node.get_levels())
+            x = same_on(node, x)
         weights = ops.constant(kernel)
         for node in path:  # its weights' own dequantization, per output channel as before
             weights = ops.convert(weights, node.get_destination_type()) if node.get_type_name() == "Convert" else (ops.multiply if node.get_type_name() == "Multiply" else ops.subtract)(weights, node.input_value(1))
@@ -166,7 +166,7 @@ def _strided_reader(node):
         kind = current.get_type_name()
         if kind == "Convolution":
             break
-        if kind == "Convert" or (kind == "FakeQuantize" and all(int(np.prod(current.get_input_partial_shape(i).to_shape())) == 1 for i in range(1, 5))):
+        if kind == "Convert" or one_range(current):
             between.append(current)
             continue
         return None

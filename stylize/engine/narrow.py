@@ -124,7 +124,7 @@ def _chain(start, channels: int) -> list:
             return chain
         if kind in ("Subtract", "Multiply", "Add") and not _per_channel(step, channels):
             return chain
-        if kind == "FakeQuantize" and any(int(np.prod(s.to_shape())) != 1 for s in operands):
+        if kind == "FakeQuantize" and not one_range(step):
             return chain
         chain.append(step)
         node = step
@@ -134,6 +134,21 @@ def _is_output(node) -> bool:
     """Whether ``node`` only feeds the model's outputs (directly or through a transpose)."""
     consumers = [t.get_node() for t in node.output(0).get_target_inputs()]
     return bool(consumers) and all(c.get_type_name() == "Result" or (c.get_type_name() == "Transpose" and _is_output(c)) for c in consumers)
+
+
+def one_range(node) -> bool:
+    """Whether ``node`` is a ``FakeQuantize`` of one range: each of its four limits a single value."""
+    limits = [node.get_input_partial_shape(i) for i in range(1, node.get_input_size())]
+    return node.get_type_name() == "FakeQuantize" and all(s.is_static and int(np.prod(s.to_shape())) == 1 for s in limits)
+
+
+def same_on(node, x):
+    """``node`` — a ``Convert`` or a ``FakeQuantize`` — done again on ``x`` (its limits as they are)."""
+    import openvino.opset11 as ops
+
+    if node.get_type_name() == "Convert":
+        return ops.convert(x, node.get_destination_type())
+    return ops.fake_quantize(x, *(node.input_value(i) for i in range(1, 5)), node.get_levels(), node.get_attributes()["auto_broadcast"])
 
 
 def i64(values) -> object:

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .narrow import i64
+from .narrow import i64, one_range, same_on
 from .norms import constant
 
 THIN = 4  # output channels at most for a convolution to be spread
@@ -154,7 +154,7 @@ def phase_chain(conv, channels: int) -> list:
             if not computed and (operand is None or operand.shape not in ((1, channels, 1, 1), (), (1,), (1, 1, 1, 1))):
                 return chain
         elif kind == "FakeQuantize":
-            if any(int(np.prod(step.get_input_partial_shape(i).to_shape())) != 1 for i in range(1, 5)):
+            if not one_range(step):
                 return chain
         elif kind == "MVN":
             axes = step.input_value(1).get_node()
@@ -181,7 +181,7 @@ def _on_phases(phases, node, channels: int, block: int):
             operand = _each_phase(ops.reshape(node.input_value(1), i64([1, channels, 1]), special_zero=False), 1, channels, block)
         return getattr(ops, _PER_CHANNEL[kind])(phases, operand)
     if kind == "FakeQuantize":
-        return ops.fake_quantize(phases, *(node.input_value(i) for i in range(1, 5)), node.get_levels())
+        return same_on(node, phases)
     if kind == "Relu":
         return ops.relu(phases)
     if kind == "Sigmoid":
