@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib.util
+import inspect
 import io
 import subprocess
 import sys
@@ -50,6 +51,15 @@ def engine_at(commit: str, folder: Path):
     return importlib.import_module("stylize_at_commit.engine.openvino").OpenVINOEngine
 
 
+def load(engine, path: Path, precision: str):
+    """``engine.load`` of a model in ``precision``; an engine older than the precision choice (before
+    e557ae5) loads in f32 only."""
+    if "precision" in inspect.signature(engine.load).parameters:
+        return engine.load(path, precision=precision)
+    assert precision == "f32", "this commit's engine computes in f32 only"
+    return engine.load(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", required=True, help="the earlier commit")
@@ -65,7 +75,7 @@ def main() -> None:
         precisions = ("f32",) if args.no_vnni else OpenVINOEngine().precisions()  # an AVX2 CPU has no bfloat16
         for height, width, feeds in photo_feeds(args.store, SIZES):
             models = {
-                (commit, name, precision): engine(threads=2).load(args.store / "models" / file, precision=precision)
+                (commit, name, precision): load(engine(threads=2), args.store / "models" / file, precision)
                 for name, file in MODELS.items()
                 for precision in precisions
                 if name == "float16" or precision == "f32"  # the int8 model's convolutions are int8 whatever the hint

@@ -1,6 +1,6 @@
 """``python -m stylize bench``: every model on every runtime, and three end-to-end figures.
 
-0. The CPU as the runtimes see it (model name, OpenVINO's capabilities, VNNI): every figure below
+0. The CPU as the runtimes see it (model name, OpenVINO's capabilities, VNNI, AVX-512): every figure below
    is read against the hardware that made it.
 1. Each model file on each engine at its own input size, 2 threads (``STYLIZE_THREADS``; the
    person and face networks 1), each transfer network on OpenVINO in every inference precision
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .engine import BF16, ENGINES, F32
-from .engine.openvino import cpu_has_vnni
+from .engine.cpu import cpu_has_avx512, cpu_has_vnni
 from .flicker import flicker_figures
 from .imaging import decode_image, jpeg_bytes, resize
 from .memory import peak_rss_mb, reset_peak, rss_mb
@@ -57,7 +57,7 @@ class BenchReport:
     runtimes: list[str]
     threads: int
     default_runtime: str
-    cpu: dict = field(default_factory=dict)  # model name, OpenVINO's capabilities, VNNI
+    cpu: dict = field(default_factory=dict)  # model name, OpenVINO's capabilities, VNNI, AVX-512
     models: list[ModelFigure] = field(default_factory=list)
     profiles: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)  # "model · runtime · precision" → (layer type, ms, %)
     webcam_fps: float = 0.0
@@ -84,10 +84,11 @@ def _inputs(model, rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 
 def cpu_figures(stylizer: Stylizer) -> dict:
-    """What the CPU offers the runtimes: its model name, OpenVINO's optimisation capabilities, VNNI."""
+    """What the CPU offers the runtimes: its model name, OpenVINO's optimisation capabilities, VNNI,
+    AVX-512."""
     name = next((line.split(":", 1)[1].strip() for line in _cpuinfo().splitlines() if line.startswith("model name")), "unknown")
     engine = stylizer.engine_for("openvino")
-    return {"model_name": name, "cores": os.cpu_count(), "openvino_capabilities": list(engine.capabilities()), "vnni": cpu_has_vnni(), "precisions": list(engine.precisions())}
+    return {"model_name": name, "cores": os.cpu_count(), "openvino_capabilities": list(engine.capabilities()), "vnni": cpu_has_vnni(), "avx512": cpu_has_avx512(), "precisions": list(engine.precisions())}
 
 
 def _cpuinfo() -> str:
@@ -235,7 +236,7 @@ def run_bench(stylizer: Stylizer, runs: int = 20, frames: int = 60, say: Say = p
     report.cpu = cpu_figures(stylizer)
     say(
         f"CPU {report.cpu['model_name']}, {report.cpu['cores']} cores; OpenVINO capabilities {', '.join(report.cpu['openvino_capabilities'])}; "
-        f"VNNI {'yes' if report.cpu['vnni'] else 'no'}; inference precisions offered {', '.join(report.cpu['precisions'])}"
+        f"VNNI {'yes' if report.cpu['vnni'] else 'no'}; AVX-512 {'yes' if report.cpu['avx512'] else 'no'}; inference precisions offered {', '.join(report.cpu['precisions'])}"
     )
     say(f"runtimes {', '.join(runtimes)}; {report.threads} threads; default runtime {report.default_runtime}, transfer {StylizeOptions.transfer} in {stylizer.precision_for(StylizeOptions())}; RSS after prepare {rss_mb():.0f} MB")
     photo = decode_image(stylizer.store.fetch(stylizer.manifest.get("photo", "boy")).read_bytes())

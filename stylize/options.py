@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 from .engine import BF16, check_precision, check_runtime
-from .engine.openvino import cpu_has_vnni
+from .engine.cpu import cpu_has_vnni
 from .errors import InputError
 from .names import MASK_MODES, MaskMode, Precision, Runtime, one_of
 from .styles import Style

@@ -10,7 +10,6 @@ import pytest
 from stylize import StylizeOptions
 from stylize.engine import make_engine
 from stylize.engine.custom_ops import builtin_transpose_conv, has_custom_transpose_conv
-from stylize.engine.openvino import cpu_has_vnni
 from stylize.faces import face_mask
 from stylize.imaging import decode_image
 from stylize.mask_quality import faces_kept, group, wall_band, wall_portrait
@@ -112,10 +111,3 @@ def test_faces_found_on_every_sample_photo_on_both_runtimes(stylizer, photos):
             person, _ = stylizer.person_mask(photo, StylizeOptions(keep_faces=False))
             centre = person[int((faces[0].top + faces[0].bottom) / 2), int((faces[0].left + faces[0].right) / 2)]
             assert centre, f"the face found in {name} lies on the person"
-
-
-def test_vnni_check_reads_the_cpu_flags():
-    assert cpu_has_vnni("flags\t\t: fpu sse avx2 avx512f avx512_vnni\n")
-    assert cpu_has_vnni("flags\t\t: fpu avx2 avx_vnni\n")
-    assert not cpu_has_vnni("flags\t\t: fpu sse4_2 avx avx2 fma\n")
-    assert cpu_has_vnni("processor : 0\n"), "no flags line: OpenVINO's defaults"

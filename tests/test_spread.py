@@ -14,8 +14,9 @@ import pytest
 
 from stylize import Settings, StylizeOptions, Stylizer
 from stylize.engine import F32
+from stylize.engine.cpu import cpu_has_vnni
 from stylize.engine.fold import FOLD, fold_into_strided_convolutions, fold_kernel, halve_kernel
-from stylize.engine.openvino import OpenVINOEngine, cpu_has_vnni
+from stylize.engine.openvino import OpenVINOEngine
 from stylize.engine.spread import BLOCK, THIN, phase_kernel, spread_thin_convolutions
 from stylize.imaging import decode_image, psnr
 from stylize.manifest import load_manifest

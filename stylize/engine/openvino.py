@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import ModelError
 from .base import BF16, F32, IntegerIO, Model, ShapeCache, Shapes, TensorInfo, feed_shapes
+from .cpu import cpu_has_avx512, cpu_has_vnni
 from .custom_ops import builtin_transpose_conv, has_custom_transpose_conv
 from .edges import merge_output_depth_to_space, sink_input_transposes
 from .fold import FOLD, fold_into_strided_convolutions
@@ -165,7 +166,7 @@ class OpenVINOEngine:
     fuse_norms: str = "always"  # instance normalisations as one MVN each (norms.py): "always" (measured), only in "quantized" models, or "never"
     narrow: int = NARROW  # fused normalisations of at most this many channels run on rows (narrow.py); 0: none
     thin: int = THIN  # convolutions of at most this many output channels computed over their phases (spread.py); 0: none
-    fold: int = FOLD  # ... and, before a strided one, of at most this many, read over their phases by it; 0: none
+    fold: int | None = None  # ... and, before a strided one, of at most this many, read over their phases by it; 0: none; None: FOLD with AVX-512 (cpu.py), else 0
     edges: bool = True  # the layout transposes at the inputs and the output moved where OpenVINO drops them, in f32 (edges.py)
     _core: list = field(default_factory=list, compare=False, repr=False)
     _capabilities: list = field(default_factory=list, compare=False, repr=False)
@@ -196,7 +197,8 @@ class OpenVINOEngine:
         config = {**self.config, "INFERENCE_PRECISION_HINT": precision}
         if threads is not None:
             config["INFERENCE_NUM_THREADS"] = threads
-        return OpenVINOModel(path, self.core(), config, self.fuse_norms, graph, self.narrow, self.thin, self.fold, self.edges and precision == F32)
+        fold = self.fold if self.fold is not None else FOLD if cpu_has_avx512() else 0
+        return OpenVINOModel(path, self.core(), config, self.fuse_norms, graph, self.narrow, self.thin, fold, self.edges and precision == F32)
 
     def capabilities(self) -> tuple[str, ...]:
         """The CPU's capabilities as OpenVINO reports them (``FP32``, ``INT8``, ``BF16``, …)."""
@@ -224,21 +226,6 @@ def offered_precisions(capabilities: tuple[str, ...] | list[str]) -> tuple[str, 
     """The inference precisions a CPU with OpenVINO's ``capabilities`` offers: bf16 only where it
     reports BF16 (elsewhere OpenVINO would emulate it, slower than f32)."""
     return (F32, BF16) if "BF16" in capabilities else (F32,)
-
-
-def cpu_has_vnni(cpuinfo: str | None = None) -> bool:
-    """Whether the CPU has an int8 dot-product instruction (AVX-512 VNNI, AVX-VNNI or AMX), from
-    the kernel's list of CPU flags (Linux); an unreadable list counts as having one, which is
-    OpenVINO's own default behaviour."""
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8")
-        except OSError:
-            return True
-    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), None)
-    if flags is None:
-        return True
-    return any(flag in flags for flag in ("avx512_vnni", "avx_vnni", "amx_int8"))
 
 
 def _read_model(core, path: Path, data: bytes, rewritten: bool = False):
