@@ -9,6 +9,8 @@ import sys
 
 from PIL import Image
 
+from stylize.engine.cpu import cpu_has_avx512, cpu_has_vnni
+
 from .conftest import ROOT
 
 
@@ -131,6 +133,8 @@ def test_bench_prints_and_writes_its_figures(shared, tmp_path):
     assert cpu["openvino_capabilities"] and "FP32" in cpu["openvino_capabilities"] and cpu["precisions"][0] == "f32"
     assert ("bf16" in cpu["precisions"]) == ("BF16" in cpu["openvino_capabilities"])
     assert f"OpenVINO capabilities {', '.join(cpu['openvino_capabilities'])}" in ran.stdout, "the hardware is printed with every run"
+    assert (cpu["vnni"], cpu["avx512"]) == (cpu_has_vnni(), cpu_has_avx512())
+    assert f"VNNI {'yes' if cpu['vnni'] else 'no'}; AVX-512 {'yes' if cpu['avx512'] else 'no'};" in ran.stdout
     transfers = ("int8", "fp16", "dynamic")
     expected_rows = {(n, r, "f32") for n in names for r in ("openvino", "litert")} | {(n, "openvino", p) for n in transfers for p in cpu["precisions"]}
     assert set(models) == expected_rows, "every model on both runtimes; each transfer network on OpenVINO in every precision offered"

@@ -91,7 +91,7 @@ def test_fused_models_paint_as_the_originals(stylizers, stylizer, shared, size):
     the end, painting by painting either way: over the sample photos in five styles it is on
     average no more than 0.5 dB further from the float reference (float16 on LiteRT) than the
     shipped file's arithmetic, and in no case more than 5 dB. Measured on an AVX2 CPU without
-    VNNI: 1.6 dB closer on average at both sizes, 13 and 14 cases of 15 closer or within 0.4 dB,
+    VNNI: 1.6 dB closer on average at both sizes, 14 cases of 15 closer or within 0.4 dB at each,
     the worst 3.7 dB further (yoga with Starry Night at 384², its sky painted grey-green);
     with VNNI, Starry Night alone: 2.4 dB closer on the boy, 0.7 dB further on the yoga photo."""
     from PIL import Image
