@@ -25,12 +25,11 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from .engine import BF16, ENGINES, F32
-from .engine.cpu import cpu_has_avx512, cpu_has_vnni
+from .engine.cpu import cpu_has_avx512, cpu_has_vnni, cpu_model_name
 from .flicker import flicker_figures
 from .imaging import decode_image, jpeg_bytes, resize
 from .memory import peak_rss_mb, reset_peak, rss_mb
@@ -86,16 +85,8 @@ def _inputs(model, rng: np.random.Generator) -> dict[str, np.ndarray]:
 def cpu_figures(stylizer: Stylizer) -> dict:
     """What the CPU offers the runtimes: its model name, OpenVINO's optimisation capabilities, VNNI,
     AVX-512."""
-    name = next((line.split(":", 1)[1].strip() for line in _cpuinfo().splitlines() if line.startswith("model name")), "unknown")
     engine = stylizer.engine_for("openvino")
-    return {"model_name": name, "cores": os.cpu_count(), "openvino_capabilities": list(engine.capabilities()), "vnni": cpu_has_vnni(), "avx512": cpu_has_avx512(), "precisions": list(engine.precisions())}
-
-
-def _cpuinfo() -> str:
-    try:
-        return Path("/proc/cpuinfo").read_text(encoding="utf-8")
-    except OSError:
-        return ""
+    return {"model_name": cpu_model_name(), "cores": os.cpu_count(), "openvino_capabilities": list(engine.capabilities()), "vnni": cpu_has_vnni(), "avx512": cpu_has_avx512(), "precisions": list(engine.precisions())}
 
 
 def bench_models(stylizer: Stylizer, runtimes: list[str], runs: int, say: Say, profile: dict | None = None) -> list[ModelFigure]:

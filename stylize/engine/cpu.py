@@ -13,19 +13,35 @@ An unreadable list counts as having both, which is OpenVINO's own default behavi
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+
+
+@functools.cache
+def _proc_cpuinfo() -> str | None:
+    """``/proc/cpuinfo``, read once per process (the engine asks at every model it loads)."""
+    try:
+        return Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def _field(name: str, cpuinfo: str | None) -> str | None:
+    """The value of the first processor's ``name`` line in ``cpuinfo`` (default: this CPU's)."""
+    cpuinfo = _proc_cpuinfo() if cpuinfo is None else cpuinfo
+    return next((line.split(":", 1)[1].strip() for line in (cpuinfo or "").splitlines() if line.startswith(name)), None)
+
+
+def cpu_model_name(cpuinfo: str | None = None) -> str:
+    """The CPU's model name (``AMD EPYC``), or ``unknown``."""
+    return _field("model name", cpuinfo) or "unknown"
 
 
 def cpu_flags(cpuinfo: str | None = None) -> frozenset[str] | None:
     """The flags of the first processor in ``cpuinfo`` (default: ``/proc/cpuinfo``), or None
     where there is no such list."""
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8")
-        except OSError:
-            return None
-    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), None)
-    return None if flags is None else frozenset(flags)
+    flags = _field("flags", cpuinfo)
+    return None if flags is None else frozenset(flags.split())
 
 
 def cpu_has_vnni(cpuinfo: str | None = None) -> bool:
